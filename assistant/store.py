@@ -1,0 +1,133 @@
+"""The Chroma store: the only module that talks to chromadb."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from assistant.embed import DIMENSION, MODEL_NAME
+from assistant.errors import StoreError
+from assistant.settings import Settings
+
+_PAGE = 5000  # rows per Chroma get() call when reading the whole collection
+
+
+@dataclass
+class StoredChunk:
+    """A chunk as read back from the store."""
+
+    id: str
+    text: str
+    metadata: dict
+
+
+class Store:
+    """A Chroma collection of paper chunks, embedded or behind a Chroma server."""
+
+    def __init__(self, client, collection, where: str):
+        self.client = client
+        self.collection = collection
+        self.where = where  # human-readable location for messages
+
+    def upsert(self, ids: list[str], texts: list[str], embeddings, metadatas: list[dict]) -> None:
+        """Insert or replace chunks by id (idempotent)."""
+        if ids:
+            self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
+
+    def delete(self, ids: list[str]) -> None:
+        """Delete chunks by id."""
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def delete_papers(self, paper_ids: list[str]) -> int:
+        """Delete every chunk of the given papers; returns the number of chunks removed."""
+        removed = 0
+        for pid in paper_ids:
+            found = self.collection.get(where={"paper_id": pid}, include=[])
+            self.delete(found["ids"])
+            removed += len(found["ids"])
+        return removed
+
+    def count(self) -> int:
+        """Number of chunks."""
+        return self.collection.count()
+
+    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]:
+        """Every chunk in the store, page by page."""
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=_PAGE, offset=offset)
+            docs = page.get("documents") or [""] * len(page["ids"])
+            for cid, doc, meta in zip(page["ids"], docs, page["metadatas"], strict=True):
+                yield StoredChunk(cid, doc or "", dict(meta or {}))
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def paper_states(self) -> dict[str, tuple[str, int, list[str]]]:
+        """paper_id -> (content hash, expected chunk count, stored chunk ids); for incremental ingest."""
+        states: dict[str, tuple[str, int, list[str]]] = {}
+        for c in self.iter_chunks(include_text=False):
+            pid = str(c.metadata.get("paper_id", ""))
+            h = str(c.metadata.get("content_hash", ""))
+            n = int(c.metadata.get("n_chunks", 0))
+            old = states.get(pid)
+            if old is None:
+                states[pid] = (h, n, [c.id])
+            else:
+                # Two hashes for one paper means an interrupted re-ingest; mark it for rewriting.
+                states[pid] = (old[0] if old[0] == h else "", n, old[2] + [c.id])
+        return states
+
+    def stats(self) -> dict:
+        """{"papers": N, "chunks": M}."""
+        papers = {str(c.metadata.get("paper_id")) for c in self.iter_chunks(include_text=False)}
+        return {"papers": len(papers), "chunks": self.count()}
+
+    def vector_store(self):
+        """The collection wrapped as a LlamaIndex vector store (used by retrieval)."""
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        return ChromaVectorStore(chroma_collection=self.collection)
+
+
+def _client(settings: Settings):
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port,
+                                       settings=chroma_settings), f"{settings.chroma_host}:{settings.chroma_port}"
+        except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                             f"({exc}) — start it with: chroma run --path DIR --port {settings.chroma_port}") from exc
+    return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings), str(settings.store)
+
+
+def open_store(settings: Settings, create: bool = False) -> Store:
+    """Open the paper collection; with create=False a missing or empty store is a StoreError."""
+    if not settings.chroma_host and not create and not settings.store.exists():
+        raise StoreError(f"Store '{settings.store}' does not exist — run: paperchat ingest <file> --store {settings.store}")
+    client, where = _client(settings)
+    meta = {"hnsw:space": "cosine", "embedder": MODEL_NAME, "dimension": DIMENSION}
+    try:
+        if create:
+            collection = client.get_or_create_collection(settings.collection, metadata=meta)
+        else:
+            collection = client.get_collection(settings.collection)
+    except Exception as exc:
+        if create:
+            raise StoreError(f"cannot open store '{where}': {exc}") from exc
+        raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}") from exc
+    found = collection.metadata or {}
+    if found.get("dimension") not in (None, DIMENSION) or found.get("embedder") not in (None, MODEL_NAME):
+        raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r} "
+                         f"({found.get('dimension')} dims), this paperchat uses {MODEL_NAME!r} ({DIMENSION}) — "
+                         f"ingest into a new --store directory")
+    store = Store(client, collection, where)
+    if not create and store.count() == 0:
+        raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}")
+    return store

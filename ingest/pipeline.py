@@ -1,0 +1,138 @@
+"""Ingest files into the store: validate everything first, then embed and upsert only what changed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.embed import MiniLMEmbedding
+from assistant.errors import ParseError
+from assistant.records import Chunk, Paper
+from assistant.settings import Settings
+from assistant.store import Store, open_store
+from ingest.chunk import chunk_paper, content_hash
+from ingest.parse import iter_records, normalize_title_key
+
+BATCH_PAPERS = 64  # papers embedded and written per Chroma upsert
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    chunks_written: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def papers_seen(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | None) -> Iterator[Paper]:
+    """Stream good records from all files, each paper once (same id or same normalised title)."""
+    seen_ids: set[str] = set()
+    seen_titles: set[str] = set()
+    for path in paths:
+        for rec in iter_records(path, fmt):
+            if isinstance(rec, str):
+                if problems is not None:
+                    problems.append(rec)
+                continue
+            key = normalize_title_key(rec.title)
+            if rec.id in seen_ids or key in seen_titles:
+                continue
+            seen_ids.add(rec.id)
+            seen_titles.add(key)
+            yield rec
+
+
+def validate(paths: list[Path], fmt: str | None = None) -> tuple[int, int, list[str]]:
+    """Read every file once without writing: (unique papers, duplicates, problems)."""
+    problems: list[str] = []
+    missing = [f"{p}:0: file not found" for p in paths if not p.is_file()]
+    if missing:
+        return 0, 0, missing
+    total = 0
+    raw = 0
+    for path in paths:
+        for rec in iter_records(path, fmt):
+            if isinstance(rec, str):
+                problems.append(rec)
+            else:
+                raw += 1
+    total = sum(1 for _ in _unique_papers(paths, fmt, None))
+    return total, raw - total, problems
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], stale: list[str]) -> None:
+    vectors = embedder.embed([c.text for c in chunks])
+    store.upsert([c.id for c in chunks], [c.text for c in chunks], vectors.tolist(), [c.metadata for c in chunks])
+    # Orphans are deleted only after their replacements are written: a kill -9 in between leaves a
+    # paper with two hashes, which the next run detects and rewrites.
+    store.delete(stale)
+
+
+def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, skip_invalid: bool = False,
+                 progress: Callable[[int, int], None] | None = None, quiet: bool = True,
+                 embedder: MiniLMEmbedding | None = None) -> IngestReport:
+    """Validate all files, then upsert new/changed papers; the store is untouched if validation fails."""
+    paths = [Path(p) for p in paths]
+    total, duplicates, problems = validate(paths, fmt)
+    if problems and not skip_invalid:
+        raise ParseError(problems)
+    report = IngestReport(duplicates=duplicates, problems=problems)
+    if total == 0:
+        return report
+    store = open_store(settings, create=True)
+    states = store.paper_states()
+    embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads)
+    bar = None
+    if not quiet:
+        from tqdm import tqdm  # progress bar with rate and ETA
+
+        bar = tqdm(total=total, unit="paper", file=sys.stderr, dynamic_ncols=True)
+    done = 0
+    for batch in _batches(_unique_papers(paths, fmt, None), BATCH_PAPERS):
+        chunks: list[Chunk] = []
+        stale: list[str] = []
+        for paper in batch:
+            state = states.get(paper.id)
+            new_chunks = chunk_paper(paper)
+            if state and state[0] == content_hash(paper) and state[1] == len(state[2]) == len(new_chunks):
+                report.unchanged += 1
+                continue
+            if state:
+                report.updated += 1
+                keep = {c.id for c in new_chunks}
+                stale.extend(cid for cid in state[2] if cid not in keep)
+            else:
+                report.added += 1
+            chunks.extend(new_chunks)
+        if chunks:
+            _write(store, embedder, chunks, stale)
+            report.chunks_written += len(chunks)
+        done += len(batch)
+        if bar is not None:
+            bar.update(len(batch))
+        if progress is not None:
+            progress(done, total)
+    if bar is not None:
+        bar.close()
+    return report
