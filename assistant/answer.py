@@ -1,0 +1,397 @@
+"""Answering: route the question, pick the papers and evidence, let the LLM phrase, then verify every citation."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.cite import CitableSource, attribute, render, renumber
+from assistant.embed import MiniLMEmbedding
+from assistant.errors import LLMError
+from assistant.prompts import NOT_FOUND, NOT_FOUND_KEY, load_prompts
+from assistant.records import Answer, Citation, Sentence, Source
+from assistant.retrieve import Filters, Retriever
+from assistant.settings import Settings
+from assistant.store import Store, open_store
+from assistant.text import acronyms, split_sentences, words
+
+log = logging.getLogger(__name__)
+
+# Refusal: the best paper must pass either bar (dense = best chunk cosine, lexical = BM25 of the paper).
+# Calibrated on the dev questions: answerable ones score dense >= 0.40 or BM25 >= 5; off-corpus ones below.
+MIN_DENSE = 0.40
+MIN_DENSE_WITH_LEXICAL = 0.33
+MIN_LEXICAL = 5.0
+# Topic questions take every paper whose dense score is within this of the best, above an absolute floor.
+TOPIC_MARGIN = 0.12
+TOPIC_FLOOR = 0.40
+TOPIC_MAX = 8
+EVIDENCE_PER_PAPER = {"lookup": 3, "comparative": 3, "summary": 5, "topic": 2}
+SENTENCES_PER_KIND = {"lookup": "2 to 3", "comparative": "3 to 5", "summary": "3 to 5", "topic": "one per paper,"}
+ASPECTS = {
+    "problem": "the problem, challenge or limitation the paper addresses",
+    "approach": "the proposed method, model or framework and how it works",
+    "supervision / data": "the data, labels or supervision used for training",
+    "evaluation / claims": "experiments, benchmarks, results and claimed improvements",
+}
+ASPECT_CUES = {
+    "problem": r"\b(problem|challenge|however|lack|limit|suffer|issue|difficult|costly|bottleneck|gap)",
+    "approach": r"\b(we propose|we present|we introduce|propose|framework|method|approach|model|architecture|module)",
+    "supervision / data": r"\b(label|unlabel|supervis|annotat|dataset|data|pairs|training|pretrain|pre-train)",
+    "evaluation / claims": r"\b(experiment|result|outperform|benchmark|state-of-the-art|evaluat|achiev|demonstrat|show)",
+}
+NOT_STATED = "not stated in the abstract"
+# Questions about a specific detail (a count, a budget, a licence) must find that detail in the evidence.
+_DETAIL = re.compile(r"^\s*(how many|how much|how long|what (?:is|was|are|were) the (?:number|size|budget|cost)"
+                     r"|what .*\b(?:reported|licen[cs]e|budget|agreement)\b)", re.IGNORECASE)
+_GENERIC = set(words("model models paper papers method report reported use used have has does do what how many much "
+                     "long number size the a an is was are were for of in on"))
+
+
+def route_kind(question: str) -> str:
+    """lookup | comparative | summary | topic, from the question's wording."""
+    q = question.lower()
+    if re.search(r"\bsummar|\boverview of\b|\btl;?dr\b", q):
+        return "summary"
+    if re.search(r"\bdiffer|\bcompar|\bversus\b|\bvs\.?\s|\bboth\b|\bcontrast(?!ive)|\band\b[^,?]{0,80}\beach\b"
+                 r"|\bsimilarit", q):
+        return "comparative"
+    if re.search(r"^\s*(which|what) (papers|works|studies|methods)\b|\bwhat do these papers\b|\blist (the |all )?papers"
+                 r"|\bpapers (that|which|on|about)\b|\bany papers\b", q):
+        return "topic"
+    return "lookup"
+
+
+@dataclass
+class Event:
+    """A step of a streamed answer: sources first, then text deltas, then the verified answer."""
+
+    kind: str  # "sources" | "delta" | "answer"
+    sources: list[Source] = field(default_factory=list)
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Assistant:
+    """Retrieval + grounded answering over one store; one per process, shared by CLI and UI."""
+
+    def __init__(self, settings: Settings, store: Store | None = None, embedder: MiniLMEmbedding | None = None,
+                 llm=None):
+        self.settings = settings
+        self.prompts = load_prompts()
+        self.embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads)
+        self.store = store or open_store(settings)
+        self.retriever = Retriever(self.store, self.embedder)
+        self._llm = llm
+
+    # -- pieces -------------------------------------------------------------------------------
+    @property
+    def llm(self):
+        """The LLM boundary, created on first use (retrieve-only and extractive runs never start it)."""
+        if self._llm is None:
+            from assistant.llm import LLM
+
+            self._llm = LLM(self.settings)
+        return self._llm
+
+    def reload(self) -> None:
+        """Rebuild the retriever after the store changed (e.g. an upload)."""
+        self.retriever = Retriever(self.store, self.embedder)
+
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Source]:
+        """Ranked papers for a question."""
+        return self.retriever.search(question, k=k or self.settings.k, filters=filters)
+
+    def _source(self, pid: str, score: float = 0.0) -> Source:
+        meta = self.retriever.papers[pid]
+        return Source(id=pid, title=str(meta.get("title", "")), abstract=str(meta.get("abstract", "")),
+                      score=score, metadata=meta)
+
+    def resolve_names(self, question: str) -> list[str]:
+        """Paper ids the question names by acronym/short name or quoted title."""
+        found: list[str] = []
+        for quoted in re.findall(r"['‘\"“]([^'’\"”]{12,})['’\"”]", question):
+            best = self._match_title(quoted)
+            if best:
+                found.append(best)
+        for name in sorted(acronyms(question), key=question.find):
+            low = name.lower()
+            heads = [pid for pid, m in self.retriever.papers.items()
+                     if re.search(rf"(?<![\w-]){re.escape(low)}(?![\w-])", str(m.get("title", "")).split(":")[0].lower())]
+            if len(heads) == 1:
+                found.append(heads[0])
+                continue
+            if heads:
+                continue  # ambiguous (e.g. "CLIP" in several titles): leave it to retrieval
+            in_abs = [pid for pid, m in self.retriever.papers.items()
+                      if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", str(m.get("abstract", "")))]
+            if len(in_abs) == 1:
+                found.append(in_abs[0])
+        return list(dict.fromkeys(found))
+
+    def _match_title(self, text: str) -> str | None:
+        key = text.lower().strip(" .")
+        best, best_r = None, 0.0
+        for pid, m in self.retriever.papers.items():
+            r = difflib.SequenceMatcher(None, key, str(m.get("title", "")).lower()).ratio()
+            if r > best_r:
+                best, best_r = pid, r
+        return best if best_r >= 0.8 else None
+
+    def _answerable(self, top: Source) -> bool:
+        if top.dense >= MIN_DENSE or top.lexical >= MIN_LEXICAL and top.dense >= MIN_DENSE_WITH_LEXICAL:
+            return True
+        return False
+
+    def choose_papers(self, question: str, kind: str, filters: Filters | None) -> tuple[list[Source], list[Source]]:
+        """(papers the answer is about, all retrieved papers to show) — empty first list means refuse."""
+        retrieved = self.retriever.search(question, k=max(self.settings.k, 10), filters=filters)
+        if not retrieved:
+            return [], []
+        named = [p for p in self.resolve_names(question) if not filters or filters.accepts(self.retriever.papers[p])]
+        by_id = {s.id: s for s in retrieved}
+        chosen: list[Source] = []
+        if kind == "comparative":
+            chosen = [by_id.get(p) or self._source(p) for p in named[:3]]
+            if len(chosen) < 2:
+                for side in _sides(question):
+                    for s in self.retriever.search(side, k=3, filters=filters):
+                        if s.id not in {c.id for c in chosen}:
+                            chosen.append(by_id.get(s.id) or s)
+                            break
+                    if len(chosen) >= 2:
+                        break
+            for s in retrieved:
+                if len(chosen) >= 2:
+                    break
+                if s.id not in {c.id for c in chosen}:
+                    chosen.append(s)
+        elif kind == "summary":
+            chosen = [by_id.get(named[0]) or self._source(named[0])] if named else retrieved[:1]
+        elif kind == "topic":
+            top = max(s.dense for s in retrieved)
+            chosen = [s for s in retrieved if s.dense >= max(TOPIC_FLOOR, top - TOPIC_MARGIN)][:TOPIC_MAX]
+        else:
+            chosen = [by_id.get(named[0]) or self._source(named[0])] if len(named) == 1 else retrieved[:1]
+        if not named and not self._answerable(retrieved[0]):
+            chosen = []
+        if chosen and _DETAIL.search(question) and not self._detail_present(question, chosen):
+            chosen = []
+        shown = chosen + [s for s in retrieved if s.id not in {c.id for c in chosen}]
+        return chosen, shown[: max(self.settings.k, len(chosen))]
+
+    def _detail_present(self, question: str, papers: list[Source]) -> bool:
+        names = set()
+        for p in papers:
+            names |= set(words(p.title.split(":")[0]))
+        wanted = set(words(question)) - _GENERIC - names
+        if not wanted:
+            return True
+        needs_number = re.match(r"\s*how (many|much|long)\b", question, re.IGNORECASE) is not None
+        for p in papers:
+            for sent in split_sentences(p.abstract):
+                have = set(words(sent))
+                if needs_number and not re.search(r"\d", sent):
+                    continue
+                if len(wanted & have) / len(wanted) >= 0.6:
+                    return True
+        return False
+
+    def evidence(self, question: str, kind: str, papers: list[Source]) -> dict[str, list[str]]:
+        """The abstract sentences most relevant to the question, per paper, in abstract order."""
+        qv = self.embedder.embed([question])[0]
+        qw = set(words(question))
+        out: dict[str, list[str]] = {}
+        per = EVIDENCE_PER_PAPER[kind]
+        for p in papers:
+            sents = split_sentences(p.abstract)
+            if not sents:
+                out[p.id] = []
+                continue
+            cos = self.embedder.embed(sents) @ qv
+            lex = np.array([len(qw & set(words(s))) / max(len(qw), 1) for s in sents])
+            score = cos + 0.5 * lex
+            if kind == "summary":
+                score = score + np.linspace(0.15, 0, len(sents))  # opening sentences state problem and method
+            keep = sorted(np.argsort(-score)[:per])
+            out[p.id] = [sents[i] for i in keep]
+        return out
+
+    def comparison_table(self, papers: list[Source], numbers: dict[str, int]) -> dict:
+        """Aspects x papers; each cell an evidence phrase with its citation, or 'not stated in the abstract'."""
+        aspect_vecs = self.embedder.embed(list(ASPECTS.values()))
+        cells = []
+        per_paper = []
+        for p in papers:
+            sents = split_sentences(p.abstract)
+            vecs = self.embedder.embed(sents) if sents else np.zeros((0, aspect_vecs.shape[1]))
+            per_paper.append((sents, vecs))
+        for a, aspect in enumerate(ASPECTS):
+            row = []
+            for p, (sents, vecs) in zip(papers, per_paper, strict=True):
+                if not sents:
+                    row.append({"text": NOT_STATED, "citation": None})
+                    continue
+                cue = np.array([0.25 if re.search(ASPECT_CUES[aspect], s, re.IGNORECASE) else 0.0 for s in sents])
+                score = vecs @ aspect_vecs[a] + cue
+                i = int(np.argmax(score))
+                if score[i] < 0.35:
+                    row.append({"text": NOT_STATED, "citation": None})
+                else:
+                    row.append({"text": _shorten(sents[i]), "citation": numbers[p.id]})
+            cells.append(row)
+        return {"aspects": list(ASPECTS), "papers": [{"id": p.id, "title": p.title, "n": numbers[p.id]}
+                                                     for p in papers], "cells": cells}
+
+    # -- answers ------------------------------------------------------------------------------
+    def ask(self, question: str, **kwargs) -> Answer:
+        """Answer a question completely (no streaming)."""
+        answer = None
+        for event in self.stream(question, **kwargs):
+            if event.kind == "answer":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, history: list[tuple[str, Answer]] | None = None, kind: str | None = None,
+               filters: Filters | None = None, extractive: bool | None = None, k: int | None = None
+               ) -> Iterator[Event]:
+        """Sources first, then LLM text deltas, then the verified Answer."""
+        t0 = time.perf_counter()
+        standalone = standalone_question(question, history)
+        kind = kind or route_kind(standalone)
+        chosen, shown = self.choose_papers(standalone, kind, filters)
+        if k:
+            shown = shown[: max(k, len(chosen))]
+        retrieve_ms = round((time.perf_counter() - t0) * 1000, 1)
+        yield Event("sources", sources=shown)
+        timings = {"retrieve_ms": retrieve_ms}
+        base = Answer(question=question, text=NOT_FOUND, refused=True, kind=kind, citations=[], sources=shown,
+                      standalone_question=standalone if standalone != question else "")
+        if not chosen:
+            base.timings = dict(timings, first_token_ms=None, total_ms=_ms(t0))
+            yield Event("answer", answer=base)
+            return
+        numbers = {p.id: i + 1 for i, p in enumerate(chosen)}
+        evidence = self.evidence(standalone, kind, chosen)
+        citable = [CitableSource.build(numbers[p.id], p.id, p.title, p.abstract, p.url, self.embedder.embed)
+                   for p in chosen]
+        table = self.comparison_table(chosen, numbers) if kind == "comparative" else None
+        use_llm = not (self.settings.extractive if extractive is None else extractive)
+        notice = ""
+        sentences: list[Sentence] = []
+        first_token_ms = None
+        if use_llm:
+            system = self.prompts.system.format(n_sentences=SENTENCES_PER_KIND[kind], not_found=NOT_FOUND)
+            blocks = [f"[{numbers[p.id]}] {p.title}\n" + " ".join(evidence[p.id]) for p in chosen]
+            user = self.prompts.user.format(sources="\n\n".join(blocks), question=standalone,
+                                            task=self.prompts.tasks[kind])
+            text = ""
+            try:
+                for delta in self.llm.stream(system, user):
+                    if first_token_ms is None:
+                        first_token_ms = _ms(t0)
+                    text += delta
+                    yield Event("delta", text=delta)
+                sentences = attribute(text, citable, self.embedder.embed)
+                if NOT_FOUND_KEY in text.lower() and not any(s.supported for s in sentences):
+                    notice = "The model said the abstracts do not answer this, but retrieval found evidence: " \
+                             "showing the evidence instead."
+                    sentences = []
+                elif not any(s.supported for s in sentences):
+                    notice = "The model's answer could not be checked against the abstracts: showing the evidence."
+                    sentences = []
+            except LLMError as exc:
+                log.warning("LLM failed: %s", exc)
+                notice = f"{exc}. This is an extractive answer built from the abstracts without an LLM."
+        extractive_used = not sentences
+        if extractive_used:
+            sentences = self._extractive(kind, chosen, evidence, numbers, citable)
+            if not notice:
+                notice = "Extractive answer: sentences quoted from the abstracts, no LLM."
+        sentences, citations = renumber(sentences, citable)
+        if table is not None:
+            remap = {c.id: c.n for c in citations}
+            for p in table["papers"]:
+                p["n"] = remap.get(p["id"])
+            for row in table["cells"]:
+                for cell, p in zip(row, table["papers"], strict=True):
+                    if cell["citation"] is not None:
+                        cell["citation"] = p["n"]
+            citations = _ensure_cited(citations, chosen, table)
+        text = render(sentences, self.settings.unsupported)
+        answer = Answer(question=question, text=text, refused=False, kind=kind, citations=citations, sources=shown,
+                        sentences=[s for s in sentences if s.supported or self.settings.unsupported == "flag"],
+                        table=table, extractive=extractive_used, notice=notice,
+                        standalone_question=base.standalone_question)
+        answer.timings = dict(timings, first_token_ms=first_token_ms, total_ms=_ms(t0))
+        yield Event("answer", answer=answer)
+
+    def _extractive(self, kind: str, papers: list[Source], evidence: dict[str, list[str]], numbers: dict[str, int],
+                    citable: list[CitableSource]) -> list[Sentence]:
+        """An answer made of the evidence sentences themselves, each cited to its own abstract."""
+        out = []
+        take = {"lookup": 2, "comparative": 2, "summary": 5, "topic": 1}[kind]
+        for p in papers:
+            for sent in evidence[p.id][:take] if kind != "summary" else evidence[p.id]:
+                out.append(Sentence(sent, [numbers[p.id]], True, sent, 1.0))
+        return out
+
+
+def _ensure_cited(citations: list[Citation], papers: list[Source], table: dict) -> list[Citation]:
+    """Comparison table columns are cited even if the prose cited only one side."""
+    have = {c.id for c in citations}
+    for p in papers:
+        if p.id not in have:
+            n = len(citations) + 1
+            citations.append(Citation(n, p.id, p.title, p.url))
+            for col in table["papers"]:
+                if col["id"] == p.id:
+                    col["n"] = n
+    for row in table["cells"]:
+        for cell, col in zip(row, table["papers"], strict=True):
+            if cell["citation"] is not None:
+                cell["citation"] = col["n"]
+    return citations
+
+
+def _sides(question: str) -> list[str]:
+    """The two things a comparative question compares, as retrieval queries."""
+    q = re.sub(r"^\s*(how do|how does|what do|what does|in what way do|compare)\s+", "", question, flags=re.I)
+    q = re.split(r"\b(differ|each|both|compare|versus|vs\.?)\b", q, maxsplit=1)[0]
+    parts = [p.strip(" ,.?") for p in re.split(r"\band\b|\bvs\.?\b|\bversus\b|,", q) if len(p.strip()) > 3]
+    return parts[:3] if len(parts) >= 2 else []
+
+
+def _shorten(sentence: str, limit: int = 220) -> str:
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+
+
+_FOLLOW_UP = re.compile(r"^\s*(and|also|what about|how about|but)\b|\b(it|its|they|their|them|this paper|that paper|"
+                        r"these papers|the paper|this method|that method|this work|the authors)\b", re.IGNORECASE)
+
+
+def standalone_question(question: str, history: list[tuple[str, Answer]] | None) -> str:
+    """Rewrite a follow-up ('and what are its limitations?') into a standalone question using the last answer."""
+    if not history or not _FOLLOW_UP.search(question) or acronyms(question):
+        return question
+    last_q, last = history[-1]
+    titles = [c.title.split(":")[0] for c in last.citations][:3]
+    if not titles:
+        return question
+    subject = " and ".join(f"'{t}'" if len(t) > 25 else t for t in titles)
+    q = re.sub(r"^\s*(and|also|but)\s+", "", question, flags=re.IGNORECASE)
+    q = re.sub(r"\b(this paper|that paper|the paper|this method|that method|this work)\b", subject, q, flags=re.I)
+    q = re.sub(r"\b(its|their)\b", f"{subject}'s", q, count=1, flags=re.IGNORECASE)
+    q = re.sub(r"\b(it|they|them)\b", subject, q, count=1, flags=re.IGNORECASE)
+    return q if q != question else f"{question} (about {subject})"

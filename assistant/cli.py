@@ -1,0 +1,263 @@
+"""The `paperchat` command: ingest, ask, stats, remove, serve, setup."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant import offline as _offline  # noqa: F401  (before third-party imports)
+from assistant.errors import ParseError, PaperchatError
+from assistant.settings import Settings, load_settings
+
+log = logging.getLogger("paperchat")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, help="Chroma directory (default ./data/chroma; env PAPERCHAT_STORE)")
+    p.add_argument("--chroma-host", help="use a Chroma server at this host instead of a directory")
+    p.add_argument("--chroma-port", type=int, help="Chroma server port (default 8000)")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", default="", help="only papers published on/after YYYY-MM-DD")
+    p.add_argument("--until", default="", help="only papers published on/before YYYY-MM-DD")
+    p.add_argument("--author", default="", help="only papers with this author (substring)")
+    p.add_argument("--tag", default="", help="only papers with this category/tag")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (the CLI contract other checks rely on)."""
+    parser = argparse.ArgumentParser(prog="paperchat", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add abstracts from files to the store")
+    p.add_argument("paths", nargs="+", type=Path)
+    _common(p)
+    p.add_argument("--format", choices=["daily", "jsonl", "json", "csv", "tsv", "bibtex", "arxiv"])
+    p.add_argument("--skip-invalid", action="store_true", help="ingest the good records and report the rest")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("ask", help="ask a question")
+    p.add_argument("question", nargs="?")
+    _common(p)
+    _filters(p)
+    p.add_argument("--batch", type=Path, help="JSONL file of {id, question}; one JSON answer per line")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--k", type=int, help="number of sources (default 5)")
+    p.add_argument("--retrieve-only", action="store_true", help="skip the LLM; return the ranked sources")
+    p.add_argument("--extractive", action="store_true", help="answer from abstract sentences, no LLM")
+    p.add_argument("--kind", choices=["lookup", "comparative", "summary", "topic"], help="override routing")
+
+    p = sub.add_parser("stats", help="papers and chunks in the store")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("remove", help="delete papers by id")
+    p.add_argument("ids", nargs="+")
+    _common(p)
+
+    p = sub.add_parser("serve", help="serve the chat UI")
+    _common(p)
+    p.add_argument("--host", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default 7860)")
+    p.add_argument("--auth", help="user:password required to use the UI")
+    p.add_argument("--demo", type=Path, help="ingest this file first if the store is empty")
+
+    p = sub.add_parser("setup", help="prepare the local models (reassemble and verify the GGUF)")
+
+    p = sub.add_parser("eval", help="measure retrieval (and answers) on a question file or a BEIR folder")
+    _common(p)
+    p.add_argument("--questions", type=Path, help="JSONL {id, question, kind, gold_titles}")
+    p.add_argument("--answers", action="store_true", help="also run the answers and score citations/refusals")
+    p.add_argument("--extractive", action="store_true", help="with --answers: LLM-free answers")
+    p.add_argument("--beir", type=Path, help="BEIR folder (corpus.jsonl, queries.jsonl, qrels/)")
+    p.add_argument("--split", default="test", choices=["test", "train", "dev"])
+    p.add_argument("--report", type=Path, help="write the JSON report here (default reports/eval-<time>.json)")
+    p.add_argument("--compare", type=Path, help="an earlier JSON report to show differences against")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    return parser
+
+
+def _settings(args: argparse.Namespace, **extra) -> Settings:
+    return load_settings(store=getattr(args, "store", None), chroma_host=getattr(args, "chroma_host", None),
+                         chroma_port=getattr(args, "chroma_port", None), **extra)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ingest.pipeline import ingest_paths
+
+    settings = _settings(args)
+    report = ingest_paths(args.paths, settings, fmt=args.format, skip_invalid=args.skip_invalid, quiet=args.quiet)
+    for problem in report.problems[:20]:
+        print(f"skipped: {problem}", file=sys.stderr)
+    if len(report.problems) > 20:
+        print(f"skipped: ... and {len(report.problems) - 20} more", file=sys.stderr)
+    print(f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+          f"{report.duplicates} duplicates merged, {len(report.problems)} skipped; {report.chunks_written} chunks "
+          f"written to {settings.chroma_host or settings.store}", file=sys.stderr)
+    return 0
+
+
+def answer_json(answer, qid=None) -> dict:
+    """The JSON contract of `ask --json`."""
+    return {
+        "id": qid,
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [{"n": c.n, "id": c.id, "title": c.title} for c in answer.citations],
+        "sources": [{"id": s.id, "title": s.title, "score": s.score} for s in answer.sources],
+        "kind": answer.kind,
+        "table": answer.table,
+        "sentences": [{"text": s.text, "citations": s.citations, "supported": s.supported, "evidence": s.evidence}
+                      for s in answer.sentences],
+        "extractive": answer.extractive,
+        "notice": answer.notice,
+        "standalone_question": answer.standalone_question or None,
+        **{k: answer.timings.get(k) for k in ("retrieve_ms", "first_token_ms", "total_ms")},
+    }
+
+
+def _read_batch(path: Path) -> list[tuple[str, str]]:
+    items, problems = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PaperchatError(f"{path}: cannot read: {exc}") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{path}:{n}: invalid JSON: {exc.msg}")
+            continue
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
+            problems.append(f"{path}:{n}: expected an object with a non-empty \"question\"")
+            continue
+        items.append((obj.get("id", str(n)), obj["question"]))
+    if problems:
+        raise ParseError(problems)
+    return items
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.answer import Assistant
+    from assistant.retrieve import Filters
+
+    if not args.question and not args.batch:
+        raise PaperchatError("give a QUESTION or --batch FILE.jsonl")
+    items = _read_batch(args.batch) if args.batch else [(None, args.question)]
+    settings = _settings(args, extractive=True if args.extractive else None)
+    filters = Filters(since=args.since, until=args.until, author=args.author, tag=args.tag)
+    assistant = Assistant(settings)
+    try:
+        for qid, question in items:
+            if args.retrieve_only:
+                sources = assistant.retrieve(question, k=args.k, filters=filters)
+                out = {"id": qid, "question": question, "answer": None, "refused": False, "citations": [],
+                       "sources": [{"id": s.id, "title": s.title, "score": s.score} for s in sources]}
+                print(json.dumps(out, ensure_ascii=False), flush=True)
+                continue
+            if args.json or args.batch:
+                answer = assistant.ask(question, filters=filters, kind=args.kind, k=args.k)
+                print(json.dumps(answer_json(answer, qid), ensure_ascii=False), flush=True)
+                continue
+            answer = None
+            for event in assistant.stream(question, filters=filters, kind=args.kind, k=args.k):
+                if event.kind == "sources":
+                    print("Sources: " + "; ".join(s.title for s in event.sources[:5]), file=sys.stderr)
+                elif event.kind == "delta":
+                    print(event.text, end="", file=sys.stderr, flush=True)
+                else:
+                    answer = event.answer
+            print(file=sys.stderr)
+            print(format_answer(answer))
+    finally:
+        if assistant._llm is not None:
+            assistant._llm.close()
+    return 0
+
+
+def format_answer(answer) -> str:
+    """Plain-text answer with a numbered reference list."""
+    lines = [answer.text]
+    if answer.table:
+        lines.append("")
+        cols = [f"[{p['n']}] {p['title'].split(':')[0]}" for p in answer.table["papers"]]
+        lines.append(" | ".join(["aspect"] + cols))
+        for aspect, row in zip(answer.table["aspects"], answer.table["cells"], strict=True):
+            cells = [c["text"] + (f" [{c['citation']}]" if c["citation"] else "") for c in row]
+            lines.append(" | ".join([aspect] + cells))
+    if answer.notice:
+        lines += ["", f"({answer.notice})"]
+    if answer.citations:
+        lines += ["", "References:"] + [f"[{c.n}] {c.title}" + (f" — {c.url}" if c.url else "")
+                                        for c in answer.citations]
+    return "\n".join(lines)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from assistant.store import open_store
+
+    stats = open_store(_settings(args)).stats()
+    print(json.dumps(stats) if args.json else f"{stats['papers']} papers, {stats['chunks']} chunks")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from assistant.store import open_store
+
+    removed = open_store(_settings(args)).delete_papers(args.ids)
+    print(f"removed {removed} chunks", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve
+
+    settings = _settings(args, host=args.host, port=args.port, auth=args.auth)
+    serve(settings, demo=args.demo)
+    return 0
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    from assistant.embed import MiniLMEmbedding
+    from assistant.models import ensure_gguf
+
+    settings = load_settings()
+    MiniLMEmbedding()  # checks the embedder files' hashes
+    print(f"embedder ok; LLM model ready at {ensure_gguf(settings)}", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from assistant.evaluate import run_eval
+
+    return run_eval(args, _settings(args, extractive=True if args.extractive else None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command, print errors as messages, exit non-zero on failure."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("bm25s", "httpx", "chromadb", "llama_index"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "remove": cmd_remove,
+                "serve": cmd_serve, "setup": cmd_setup, "eval": cmd_eval}[args.command](args)
+    except PaperchatError as exc:
+        log.debug("error", exc_info=True)
+        print(f"error: {exc}" if not isinstance(exc, ParseError) else str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
