@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 
 # Refusal: the best paper must pass either bar (dense = best chunk cosine, lexical = BM25 of the paper).
 # Calibrated on the dev questions: answerable ones score dense >= 0.40 or BM25 >= 5; off-corpus ones below.
-MIN_DENSE = 0.40
+MIN_DENSE = 0.385
 MIN_DENSE_WITH_LEXICAL = 0.33
 MIN_LEXICAL = 5.0
-# Topic questions take every paper whose dense score is within this of the best, above an absolute floor.
-TOPIC_MARGIN = 0.12
-TOPIC_FLOOR = 0.40
+# Rerank score = best sentence cosine + best chunk cosine + RERANK_BM25 * BM25 (capped at 20).
+RERANK_BM25 = 0.01
+RERANK_DEPTH = 10
+# Topic questions take every paper whose rerank score is at least this fraction of the best one.
+TOPIC_RATIO = 0.8
 TOPIC_MAX = 8
 EVIDENCE_PER_PAPER = {"lookup": 3, "comparative": 3, "summary": 5, "topic": 2}
 SENTENCES_PER_KIND = {"lookup": "2 to 3", "comparative": "3 to 5", "summary": "3 to 5", "topic": "one per paper,"}
@@ -54,17 +56,25 @@ _GENERIC = set(words("model models paper papers method report reported use used 
                      "long number size the a an is was are were for of in on"))
 
 
+_LOOKUP_START = re.compile(
+    r"^\s*(?:(?:which|what)\s+(?!(?:do|does|did|is|are|was|were)\b)(?:[\w-]+\s+){0,5}?(?:paper|method|approach|work|model|pipeline|framework|attack|"
+    r"update|variant|benchmark|dataset|system|technique|study|algorithm|loss)\b(?!s)|is there\b|how can\b)",
+    re.IGNORECASE)
+
+
 def route_kind(question: str) -> str:
     """lookup | comparative | summary | topic, from the question's wording."""
     q = question.lower()
     if re.search(r"\bsummar|\boverview of\b|\btl;?dr\b", q):
         return "summary"
-    if re.search(r"\bdiffer|\bcompar|\bversus\b|\bvs\.?\s|\bboth\b|\bcontrast(?!ive)|\band\b[^,?]{0,80}\beach\b"
-                 r"|\bsimilarit", q):
-        return "comparative"
     if re.search(r"^\s*(which|what) (papers|works|studies|methods)\b|\bwhat do these papers\b|\blist (the |all )?papers"
                  r"|\bpapers (that|which|on|about)\b|\bany papers\b", q):
         return "topic"
+    if _LOOKUP_START.search(q):
+        return "lookup"
+    if re.search(r"\bdiffer\b|\bdiffer(s|ent|ence) between\b|\bcompar|\bversus\b|\bvs\.?\s|\bboth\b"
+                 r"|\band\b[^,?]{0,80}\beach\b|\bsimilarit(y|ies) between\b|\bhow do .* differ", q):
+        return "comparative"
     return "lookup"
 
 
@@ -89,6 +99,7 @@ class Assistant:
         self.store = store or open_store(settings)
         self.retriever = Retriever(self.store, self.embedder)
         self._llm = llm
+        self._sentences: dict[str, tuple[list[str], np.ndarray]] = {}
 
     # -- pieces -------------------------------------------------------------------------------
     @property
@@ -103,6 +114,28 @@ class Assistant:
     def reload(self) -> None:
         """Rebuild the retriever after the store changed (e.g. an upload)."""
         self.retriever = Retriever(self.store, self.embedder)
+        self._sentences.clear()
+
+    def sentences(self, paper: Source) -> tuple[list[str], np.ndarray]:
+        """A paper's abstract sentences and their embeddings (cached per paper)."""
+        cached = self._sentences.get(paper.id)
+        if cached is None:
+            sents = split_sentences(paper.abstract)
+            cached = (sents, self.embedder.embed(sents))
+            if len(self._sentences) > 5000:
+                self._sentences.clear()
+            self._sentences[paper.id] = cached
+        return cached
+
+    def rerank(self, question: str, sources: list[Source]) -> list[tuple[float, Source]]:
+        """Re-score retrieved papers with their best-matching sentence (sharper than chunk-level similarity)."""
+        qv = self.embedder.embed([question])[0]
+        scored = []
+        for src in sources:
+            sents, vecs = self.sentences(src)
+            best = float((vecs @ qv).max()) if sents else 0.0
+            scored.append((best + src.dense + RERANK_BM25 * min(src.lexical, 20.0), src))
+        return sorted(scored, key=lambda t: -t[0])
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Source]:
         """Ranked papers for a question."""
@@ -120,19 +153,14 @@ class Assistant:
             best = self._match_title(quoted)
             if best:
                 found.append(best)
-        for name in sorted(acronyms(question), key=question.find):
-            low = name.lower()
-            heads = [pid for pid, m in self.retriever.papers.items()
-                     if re.search(rf"(?<![\w-]){re.escape(low)}(?![\w-])", str(m.get("title", "")).split(":")[0].lower())]
-            if len(heads) == 1:
-                found.append(heads[0])
-                continue
-            if heads:
-                continue  # ambiguous (e.g. "CLIP" in several titles): leave it to retrieval
-            in_abs = [pid for pid, m in self.retriever.papers.items()
-                      if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", str(m.get("abstract", "")))]
-            if len(in_abs) == 1:
-                found.append(in_abs[0])
+        for name in sorted(acronyms(question) | _capitalised(question), key=question.find):
+            pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+            mentions = [pid for pid, m in self.retriever.papers.items()
+                        if pattern.search(str(m.get("title", ""))) or pattern.search(str(m.get("abstract", "")))]
+            if not mentions or len(mentions) > 2:
+                continue  # unknown, or a common term (e.g. "CLIP") rather than one paper's name
+            heads = [pid for pid in mentions if pattern.search(str(self.retriever.papers[pid].get("title", "")))]
+            found.append((heads or mentions)[0] if len(heads) <= 1 else heads[0])
         return list(dict.fromkeys(found))
 
     def _match_title(self, text: str) -> str | None:
@@ -159,13 +187,14 @@ class Assistant:
         chosen: list[Source] = []
         if kind == "comparative":
             chosen = [by_id.get(p) or self._source(p) for p in named[:3]]
-            if len(chosen) < 2:
-                for side in _sides(question):
-                    for s in self.retriever.search(side, k=3, filters=filters):
-                        if s.id not in {c.id for c in chosen}:
-                            chosen.append(by_id.get(s.id) or s)
-                            break
-                    if len(chosen) >= 2:
+            for side in _sides(question):
+                if len(chosen) >= 3:
+                    break
+                if any(_mentions(side, c) for c in chosen):
+                    continue  # this side is a paper already resolved by name
+                for s in self.retriever.search(side, k=3, filters=filters):
+                    if s.id not in {c.id for c in chosen}:
+                        chosen.append(by_id.get(s.id) or s)
                         break
             for s in retrieved:
                 if len(chosen) >= 2:
@@ -175,10 +204,13 @@ class Assistant:
         elif kind == "summary":
             chosen = [by_id.get(named[0]) or self._source(named[0])] if named else retrieved[:1]
         elif kind == "topic":
-            top = max(s.dense for s in retrieved)
-            chosen = [s for s in retrieved if s.dense >= max(TOPIC_FLOOR, top - TOPIC_MARGIN)][:TOPIC_MAX]
+            scored = self.rerank(question, retrieved[:RERANK_DEPTH])
+            chosen = [src for score, src in scored if score >= TOPIC_RATIO * scored[0][0]][:TOPIC_MAX]
         else:
-            chosen = [by_id.get(named[0]) or self._source(named[0])] if len(named) == 1 else retrieved[:1]
+            if len(named) == 1:
+                chosen = [by_id.get(named[0]) or self._source(named[0])]
+            else:
+                chosen = [self.rerank(question, retrieved[:RERANK_DEPTH])[0][1]]
         if not named and not self._answerable(retrieved[0]):
             chosen = []
         if chosen and _DETAIL.search(question) and not self._detail_present(question, chosen):
@@ -210,11 +242,11 @@ class Assistant:
         out: dict[str, list[str]] = {}
         per = EVIDENCE_PER_PAPER[kind]
         for p in papers:
-            sents = split_sentences(p.abstract)
+            sents, vecs = self.sentences(p)
             if not sents:
                 out[p.id] = []
                 continue
-            cos = self.embedder.embed(sents) @ qv
+            cos = vecs @ qv
             lex = np.array([len(qw & set(words(s))) / max(len(qw), 1) for s in sents])
             score = cos + 0.5 * lex
             if kind == "summary":
@@ -229,9 +261,7 @@ class Assistant:
         cells = []
         per_paper = []
         for p in papers:
-            sents = split_sentences(p.abstract)
-            vecs = self.embedder.embed(sents) if sents else np.zeros((0, aspect_vecs.shape[1]))
-            per_paper.append((sents, vecs))
+            per_paper.append(self.sentences(p))
         for a, aspect in enumerate(ASPECTS):
             row = []
             for p, (sents, vecs) in zip(papers, per_paper, strict=True):
@@ -362,11 +392,31 @@ def _ensure_cited(citations: list[Citation], papers: list[Source], table: dict) 
 
 
 def _sides(question: str) -> list[str]:
-    """The two things a comparative question compares, as retrieval queries."""
-    q = re.sub(r"^\s*(how do|how does|what do|what does|in what way do|compare)\s+", "", question, flags=re.I)
-    q = re.split(r"\b(differ|each|both|compare|versus|vs\.?)\b", q, maxsplit=1)[0]
+    """The things a comparative question compares, as retrieval queries."""
+    q = re.sub(r"^\s*(how do|how does|what do|what does|in what way do|compare|both)\s+(the\s+)?", "", question,
+               flags=re.I)
+    q = re.split(r"\b(differ|each|both|compare|versus|vs\.?|are|argue|share)\b|[?.]", q, maxsplit=1)[0]
     parts = [p.strip(" ,.?") for p in re.split(r"\band\b|\bvs\.?\b|\bversus\b|,", q) if len(p.strip()) > 3]
     return parts[:3] if len(parts) >= 2 else []
+
+
+def _mentions(text: str, paper: Source) -> bool:
+    """True when text names the paper (its short title or an acronym that occurs in its title/abstract)."""
+    head = paper.title.split(":")[0].strip().lower()
+    if head and head in text.lower():
+        return True
+    return any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", paper.title + " " + paper.abstract)
+               for a in acronyms(text) | _capitalised(text, skip_first=False))
+
+
+_COMMON_CAPS = frozenset("Which What How Why When Where Who Is Are Do Does Can Could Both Each The A An In On For "
+                         "And Or Give Summarize Summarise Provide List Compare Please Also Any Is There".split())
+
+
+def _capitalised(text: str, skip_first: bool = True) -> set[str]:
+    """Capitalised words (candidate names like 'Loki' or 'Hydra'), by default not the question's first word."""
+    toks = re.findall(r"(?<=[\s(])[A-Z][a-z]{2,}\b" if skip_first else r"\b[A-Z][a-z]{2,}\b", text)
+    return {t for t in toks if t not in _COMMON_CAPS}
 
 
 def _shorten(sentence: str, limit: int = 220) -> str:

@@ -17,6 +17,7 @@ from assistant.text import split_sentences, words
 SUPPORT_THRESHOLD = 0.45
 # A claimed citation is kept if it is within this margin of the best-supporting source.
 KEEP_MARGIN = 0.08
+NAMED_FACTOR = 0.6
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
 _SOURCE_WORD = re.compile(r"\(?\b(?:Source|Sources|Paper)\s+(\d+)\)?", re.IGNORECASE)
 
@@ -115,7 +116,8 @@ def attribute(text: str, sources: list[CitableSource], embed: Callable[[list[str
                 and scores[by_n[n]][0] >= threshold and scores[by_n[n]][0] >= best - KEEP_MARGIN]
         # A sentence naming several papers (comparisons) cites each one it names and that supports it.
         for i, src in enumerate(sources):
-            if src.n not in keep and scores[i][0] >= threshold and _names(src.title, sent):
+            # Half of a two-paper sentence is about the other paper, so a named paper needs less overall support.
+            if src.n not in keep and scores[i][0] >= NAMED_FACTOR * threshold and _names(src.title, sent):
                 keep.append(src.n)
         if not keep:
             keep = [sources[best_i].n]

@@ -1,0 +1,40 @@
+# The README's commands. `make run` serves the demo; `make test` runs the whole suite (CI calls it).
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO := data/demo/daily-papers.txt
+export ORT_DISABLE_TELEMETRY=1
+export GRADIO_ANALYTICS_ENABLED=False
+export HF_HUB_OFFLINE=1
+export ANONYMIZED_TELEMETRY=False
+
+.PHONY: setup run test lint bench eval clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/llama_wheel.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q "$$(scripts/llama_wheel.sh)[server]" -e ".[local,dev]"
+	$(VENV)/bin/paperchat setup
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/paperchat serve --demo $(DEMO)
+
+test: setup
+	scripts/ensure_chromium.sh
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check assistant ingest ui tests scripts
+
+bench: setup
+	$(PY) scripts/bench_retrieval.py
+
+eval: setup
+	$(VENV)/bin/paperchat ingest $(DEMO) --quiet
+	$(VENV)/bin/paperchat eval --questions ../shared/eval/dev_questions.jsonl
+
+clean:
+	rm -rf $(VENV) data/chroma

@@ -1,0 +1,72 @@
+"""Shared fixtures: a real Chroma store of the demo corpus, built once per test session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import assistant  # noqa: F401  (offline environment before other imports)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
+SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real offline MiniLM embedder."""
+    from assistant.embed import MiniLMEmbedding
+
+    return MiniLMEmbedding()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory, embedder):
+    """Settings pointing at a store holding the 76 demo papers (ingested once)."""
+    from assistant.settings import load_settings
+    from ingest.pipeline import ingest_paths
+
+    store = tmp_path_factory.mktemp("demo-store") / "chroma"
+    settings = load_settings(store=store, extractive=True)
+    report = ingest_paths([DEMO], settings, embedder=embedder)
+    assert report.added == 76
+    return settings
+
+
+@pytest.fixture(scope="session")
+def extractive_assistant(demo_settings, embedder):
+    """An Assistant over the demo store that answers without an LLM."""
+    from assistant.answer import Assistant
+
+    return Assistant(demo_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def llm_assistant(demo_settings, embedder):
+    """An Assistant over the demo store using the real embedded LLM (llama.cpp server, started once)."""
+    from dataclasses import replace
+
+    from assistant.answer import Assistant
+
+    settings = replace(demo_settings, extractive=False)
+    a = Assistant(settings, embedder=embedder)
+    yield a
+    if a._llm is not None:
+        a._llm.close()
+
+
+@pytest.fixture(scope="session")
+def demo_papers() -> dict[str, dict]:
+    """title -> record, from the shared parsed copy of the demo page."""
+    path = SHARED / "eval" / "papers.jsonl"
+    return {json.loads(line)["title"]: json.loads(line) for line in path.read_text().splitlines() if line.strip()}
+
+
+def paperchat_cmd() -> list[str]:
+    """The installed CLI (the venv's console script)."""
+    exe = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "paperchat"
+    return [str(exe)] if exe.exists() else ["paperchat"]

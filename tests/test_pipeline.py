@@ -1,0 +1,161 @@
+"""The pipeline on a real Chroma in tmp_path with the real offline embedder."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from assistant.errors import ParseError, StoreError
+from assistant.prompts import NOT_FOUND
+from assistant.retrieve import Filters
+from assistant.settings import load_settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+
+ADVCLIP = "advclip-downstream-agnostic-adversarial-examples-in-multimodal"
+
+
+def _jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_demo_store_has_every_paper_once(demo_settings):
+    stats = open_store(demo_settings).stats()
+    assert stats["papers"] == 76
+    assert 76 < stats["chunks"] < 76 * 4
+
+
+def test_reingest_unchanged_writes_nothing(demo_settings, embedder):
+    from tests.conftest import DEMO
+
+    report = ingest_paths([DEMO], demo_settings, embedder=embedder)
+    assert (report.added, report.updated, report.unchanged, report.chunks_written) == (0, 0, 76, 0)
+
+
+def test_changed_paper_replaces_its_chunks_without_orphans(tmp_path, embedder):
+    settings = load_settings(store=tmp_path / "s")
+    long_abstract = " ".join(f"Sentence number {i} describes a contrastive method for images." for i in range(40))
+    src = _jsonl(tmp_path / "a.jsonl", [{"id": "p1", "title": "Long paper", "abstract": long_abstract},
+                                        {"id": "p2", "title": "Other paper", "abstract": "A short abstract here."}])
+    ingest_paths([src], settings, embedder=embedder)
+    before = open_store(settings).stats()
+    assert before["papers"] == 2 and before["chunks"] > 3
+    _jsonl(src, [{"id": "p1", "title": "Long paper", "abstract": "Now it is short."},
+                 {"id": "p2", "title": "Other paper", "abstract": "A short abstract here."}])
+    report = ingest_paths([src], settings, embedder=embedder)
+    assert (report.updated, report.unchanged) == (1, 1)
+    assert open_store(settings).stats() == {"papers": 2, "chunks": 2}
+
+
+def test_bad_file_is_reported_with_line_and_store_is_unchanged(tmp_path, embedder):
+    settings = load_settings(store=tmp_path / "s")
+    good = _jsonl(tmp_path / "good.jsonl", [{"id": "g", "title": "Good paper", "abstract": "Fine abstract."}])
+    ingest_paths([good], settings, embedder=embedder)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x", "title": "New paper", "abstract": "ok"}) + "\n{not json\n"
+                   + json.dumps({"id": "y", "title": "No abstract"}) + "\n")
+    with pytest.raises(ParseError) as err:
+        ingest_paths([bad], settings, embedder=embedder)
+    lines = str(err.value).splitlines()
+    assert lines[0].startswith(f"{bad}:2:") and lines[1].startswith(f"{bad}:3:")
+    assert open_store(settings).stats() == {"papers": 1, "chunks": 1}
+    report = ingest_paths([bad], settings, skip_invalid=True, embedder=embedder)
+    assert report.added == 1 and len(report.problems) == 2
+
+
+def test_same_paper_in_two_files_is_stored_once(tmp_path, embedder):
+    settings = load_settings(store=tmp_path / "s")
+    a = _jsonl(tmp_path / "a.jsonl", [{"id": "2101.00001", "title": "A Study of Things", "abstract": "Things."}])
+    b = _jsonl(tmp_path / "b.jsonl", [{"id": "other", "title": "A study of things!", "abstract": "Things."}])
+    report = ingest_paths([a, b], settings, embedder=embedder)
+    assert report.added == 1 and report.duplicates == 1
+
+
+def test_missing_or_empty_store_says_what_to_run(tmp_path):
+    with pytest.raises(StoreError, match="paperchat ingest"):
+        open_store(load_settings(store=tmp_path / "nothing"))
+
+
+def test_lookup_retrieves_advclip_first(extractive_assistant):
+    sources = extractive_assistant.retrieve("universal adversarial patch against CLIP-like pre-trained encoders", k=5)
+    assert sources[0].id == ADVCLIP
+    assert len({s.id for s in sources}) == len(sources) == 5
+
+
+def test_filters_never_return_papers_outside_them(tmp_path, embedder):
+    from assistant.answer import Assistant
+
+    settings = load_settings(store=tmp_path / "s", extractive=True)
+    rows = [{"id": f"p{i}", "title": f"Contrastive learning study {i}", "abstract": "Contrastive learning of images.",
+             "published": f"202{i}-01-15", "authors": ["Ada Lovelace" if i % 2 else "Alan Turing"],
+             "categories": ["cs.CV" if i < 3 else "cs.LG"]} for i in range(6)]
+    ingest_paths([_jsonl(tmp_path / "f.jsonl", rows)], settings, embedder=embedder)
+    a = Assistant(settings, embedder=embedder)
+    got = a.retrieve("contrastive learning", k=10, filters=Filters(since="2022-01-01", until="2024-12-31"))
+    assert {s.id for s in got} == {"p2", "p3", "p4"}
+    got = a.retrieve("contrastive learning", k=10, filters=Filters(author="lovelace"))
+    assert {s.id for s in got} == {"p1", "p3", "p5"}
+    got = a.retrieve("contrastive learning", k=10, filters=Filters(tag="cs.lg"))
+    assert {s.id for s in got} == {"p3", "p4", "p5"}
+
+
+def test_unanswerable_question_is_refused_with_no_citations(extractive_assistant):
+    ans = extractive_assistant.ask("Which paper proposes a method for optical flow estimation between consecutive "
+                                   "video frames?")
+    assert ans.refused and ans.text == NOT_FOUND and ans.citations == []
+
+
+def test_detail_the_abstract_does_not_give_is_refused(extractive_assistant):
+    ans = extractive_assistant.ask("How many parameters does the CaSED model have?")
+    assert ans.refused and ans.citations == []
+
+
+def test_extractive_lookup_cites_the_right_paper(extractive_assistant):
+    ans = extractive_assistant.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
+    assert not ans.refused and ans.extractive
+    assert [c.id for c in ans.citations] == [ADVCLIP]
+    assert all(s.supported and s.citations == [1] for s in ans.sentences)
+
+
+def test_comparison_has_a_cited_table_for_both_papers(extractive_assistant):
+    ans = extractive_assistant.ask("How do GroCo and AMCL each change the way positive- and negative-pair "
+                                   "similarities enter the contrastive loss?")
+    assert ans.kind == "comparative"
+    titles = [p["title"] for p in ans.table["papers"]]
+    assert any(t.startswith("Learning by Sorting") for t in titles)
+    assert any(t.startswith("Adaptive Multi-head Contrastive") for t in titles)
+    assert len(ans.table["cells"]) == len(ans.table["aspects"]) == 4
+    cited = {c.n for c in ans.citations}
+    for row in ans.table["cells"]:
+        for cell in row:
+            assert cell["citation"] in cited or cell["text"] == "not stated in the abstract"
+
+
+def test_follow_up_is_rewritten_from_the_previous_answer(extractive_assistant):
+    first = extractive_assistant.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
+    follow = extractive_assistant.ask("And which defenses did they test against it?",
+                                      history=[(first.question, first)])
+    assert "AdvCLIP" in follow.standalone_question
+    assert [c.id for c in follow.citations] == [ADVCLIP]
+
+
+def test_broken_prompt_template_fails_at_start(tmp_path):
+    from assistant.errors import ConfigError
+    from assistant.prompts import PROMPT_DIR, load_prompts
+
+    for f in PROMPT_DIR.iterdir():
+        (tmp_path / f.name).write_text(f.read_text())
+    (tmp_path / "answer_user.txt").write_text("Sources: {sources}\nQuestion: {questoin}\n")
+    with pytest.raises(ConfigError, match="answer_user.txt"):
+        load_prompts(tmp_path)
+
+
+def test_settings_from_env_and_flags(monkeypatch, tmp_path):
+    monkeypatch.setenv("PAPERCHAT_K", "7")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    s = load_settings(store=tmp_path)
+    assert s.k == 7 and s.store == tmp_path and s.remote_llm
+    assert replace(s, openai_base_url="").remote_llm is False
