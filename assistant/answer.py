@@ -35,6 +35,8 @@ RERANK_DEPTH = 10
 TOPIC_RATIO = 0.8
 TOPIC_MAX = 8
 EVIDENCE_PER_PAPER = {"lookup": 3, "comparative": 3, "summary": 5, "topic": 2}
+# Output budget per kind: the embedded model writes ~10-20 tokens/s on 2 cores, and copies text when allowed more.
+MAX_TOKENS = {"lookup": 120, "comparative": 220, "summary": 200, "topic": 200}
 SENTENCES_PER_KIND = {"lookup": "2 to 3", "comparative": "3 to 5", "summary": "3 to 5", "topic": "one per paper,"}
 ASPECTS = {
     "problem": "the problem, challenge or limitation the paper addresses",
@@ -324,7 +326,7 @@ class Assistant:
                                             task=self.prompts.tasks[kind])
             text = ""
             try:
-                for delta in self.llm.stream(system, user):
+                for delta in self.llm.stream(system, user, max_tokens=MAX_TOKENS[kind]):
                     if first_token_ms is None:
                         first_token_ms = _ms(t0)
                     text += delta

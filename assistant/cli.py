@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from assistant import offline as _offline  # noqa: F401  (before third-party imports)
-from assistant.errors import ParseError, PaperchatError
+from assistant.errors import PaperchatError, ParseError
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("paperchat")

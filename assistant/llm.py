@@ -108,22 +108,23 @@ class LLM:
             return LOCAL_ALIAS
         return self.settings.llm_model or DEFAULT_OPENAI_MODEL
 
-    def _client(self):
+    def _client(self, max_tokens: int | None = None):
         from llama_index.llms.openai_like import OpenAILike
 
         base = self.local.ensure() if self.local is not None else (self.settings.openai_base_url or None)
         return OpenAILike(model=self._model(), api_base=base, api_key=self.settings.openai_api_key or "sk-local",
                           is_chat_model=True, context_window=self.settings.llm_ctx,
-                          max_tokens=self.settings.llm_max_tokens, temperature=0.0,
+                          max_tokens=min(max_tokens or self.settings.llm_max_tokens, self.settings.llm_max_tokens),
+                          temperature=0.0,
                           timeout=self.settings.llm_timeout, max_retries=2)  # the openai client's own backoff
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
         """Stream the answer's text deltas; errors become LLMError with a message for the user."""
         from llama_index.core.llms import ChatMessage
 
         messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
         try:
-            for chunk in self._client().stream_chat(messages):
+            for chunk in self._client(max_tokens).stream_chat(messages):
                 if chunk.delta:
                     yield chunk.delta
         except LLMError:
@@ -131,9 +132,9 @@ class LLM:
         except Exception as exc:
             raise LLMError(self._explain(exc)) from exc
 
-    def complete(self, system: str, user: str) -> str:
+    def complete(self, system: str, user: str, max_tokens: int | None = None) -> str:
         """The whole answer at once."""
-        return "".join(self.stream(system, user))
+        return "".join(self.stream(system, user, max_tokens))
 
     def _explain(self, exc: Exception) -> str:
         import openai
