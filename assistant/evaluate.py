@@ -135,6 +135,7 @@ def _ranked_keys(sources, gold_keys: set[str]) -> list[str]:
 
 
 def _retrieval_row(items: list[dict]) -> dict:
+    """Mean of each retrieval metric over the questions, plus mean retrieval time."""
     row = {"n": len(items)}
     for name in RETRIEVAL_METRICS:
         row[name] = _mean([it[name] for it in items])
@@ -171,6 +172,7 @@ def _answer_row(items: list[dict]) -> dict:
 
 
 def _by_kind(items: list[dict], row, keep) -> dict[str, dict]:
+    """One row per question kind (in KIND_ORDER, kept if keep(row)) and an "overall" row."""
     kinds = sorted({it["kind"] for it in items}, key=lambda k: (KIND_ORDER.index(k) if k in KIND_ORDER else 99, k))
     out = {kind: row([it for it in items if it["kind"] == kind]) for kind in kinds}
     out = {kind: r for kind, r in out.items() if keep(r)}

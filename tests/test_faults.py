@@ -1,0 +1,121 @@
+"""Faults: a dead embedded server, failing remote endpoints, bad keys, incompatible stores — real processes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from assistant.errors import StoreError
+
+QUESTION = "Which attack builds a universal adversarial patch against CLIP-like encoders?"
+ADVCLIP = "advclip-downstream-agnostic-adversarial-examples-in-multimodal"
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """A local OpenAI-compatible endpoint that answers every request with a fixed HTTP status."""
+
+    status = 500
+    hits: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (http.server API)
+        type(self).hits.append(self.path)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps({"error": {"message": "stub failure", "type": "server_error"}}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if self.status == 429:
+            self.send_header("Retry-After", "0")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub_endpoint():
+    servers = []
+
+    def start(status: int) -> tuple[str, type]:
+        handler = type("Handler", (_Stub,), {"status": status, "hits": []})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/v1", handler
+
+    yield start
+    for s in servers:
+        s.shutdown()
+
+
+@pytest.mark.parametrize("status", [500, 429])
+def test_remote_errors_are_retried_then_answer_extractively(extractive_assistant, demo_settings, stub_endpoint,
+                                                            status):
+    from assistant.answer import Assistant
+
+    url, handler = stub_endpoint(status)
+    settings = replace(demo_settings, extractive=False, openai_base_url=url, openai_api_key="sk-test-SECRET",
+                       llm_timeout=10)
+    a = Assistant(settings, store=extractive_assistant.store, embedder=extractive_assistant.embedder)
+    ans = a.ask(QUESTION)
+    assert len(handler.hits) == 3  # the first try and the openai client's 2 retries with backoff
+    assert ans.extractive and not ans.refused and [c.id for c in ans.citations] == [ADVCLIP]
+    assert f"HTTP {status}" in ans.notice
+
+
+def test_bad_key_names_openai_api_key_and_never_shows_it(extractive_assistant, demo_settings, stub_endpoint,
+                                                         caplog):
+    from assistant.answer import Assistant
+
+    url, _ = stub_endpoint(401)
+    settings = replace(demo_settings, extractive=False, openai_base_url=url, openai_api_key="sk-test-SECRET")
+    a = Assistant(settings, store=extractive_assistant.store, embedder=extractive_assistant.embedder)
+    with caplog.at_level(logging.DEBUG):
+        ans = a.ask(QUESTION)
+    assert "OPENAI_API_KEY" in ans.notice and ans.extractive
+    assert "sk-test-SECRET" not in ans.notice and "sk-test-SECRET" not in caplog.text
+
+
+def test_connection_refused_falls_back(extractive_assistant, demo_settings):
+    from assistant.answer import Assistant
+    from assistant.llm import _free_port
+
+    settings = replace(demo_settings, extractive=False, openai_base_url=f"http://127.0.0.1:{_free_port()}/v1",
+                       llm_timeout=5)
+    a = Assistant(settings, store=extractive_assistant.store, embedder=extractive_assistant.embedder)
+    ans = a.ask(QUESTION)
+    assert ans.extractive and "cannot reach" in ans.notice
+
+
+@pytest.mark.e2e
+def test_embedded_server_killed_then_restarted_for_next_question(llm_assistant):
+    first = llm_assistant.ask(QUESTION)
+    assert not first.extractive, first.notice
+    server = llm_assistant.llm.local
+    server.proc.kill()
+    server.proc.wait()
+    second = llm_assistant.ask(QUESTION)
+    # The dead server is noticed and restarted on demand, or (if it died mid-answer) we fall back extractively.
+    assert [c.id for c in second.citations] == [ADVCLIP]
+    assert server.alive()
+    third = llm_assistant.ask(QUESTION)
+    assert not third.extractive and [c.id for c in third.citations] == [ADVCLIP]
+
+
+def test_store_from_another_embedder_is_refused_with_advice(tmp_path):
+    import chromadb
+
+    from assistant.settings import load_settings
+    from assistant.store import open_store
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "s"))
+    col = client.create_collection("papers", metadata={"embedder": "text-embedding-3-small", "dimension": 1536})
+    col.add(ids=["x"], embeddings=[[0.0] * 1536], documents=["x"], metadatas=[{"paper_id": "x"}])
+    with pytest.raises(StoreError, match="new --store"):
+        open_store(load_settings(store=tmp_path / "s"))
