@@ -34,7 +34,8 @@ class IngestReport:
         return self.added + self.updated + self.unchanged
 
 
-def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | None) -> Iterator[Paper]:
+def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | None,
+                   duplicates: list[int] | None = None) -> Iterator[Paper]:
     """Stream good records from all files, each paper once (same id or same normalised title)."""
     seen_ids: set[str] = set()
     seen_titles: set[str] = set()
@@ -46,6 +47,8 @@ def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | Non
                 continue
             key = normalize_title_key(rec.title)
             if rec.id in seen_ids or key in seen_titles:
+                if duplicates is not None:
+                    duplicates[0] += 1
                 continue
             seen_ids.add(rec.id)
             seen_titles.add(key)
@@ -53,21 +56,14 @@ def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | Non
 
 
 def validate(paths: list[Path], fmt: str | None = None) -> tuple[int, int, list[str]]:
-    """Read every file once without writing: (unique papers, duplicates, problems)."""
-    problems: list[str] = []
-    missing = [f"{p}:0: file not found" for p in paths if not p.is_file()]
+    """Read every file once without writing: (unique papers, duplicates merged, problems)."""
+    missing = [f"{p}:1: file not found" for p in paths if not p.is_file()]
     if missing:
         return 0, 0, missing
-    total = 0
-    raw = 0
-    for path in paths:
-        for rec in iter_records(path, fmt):
-            if isinstance(rec, str):
-                problems.append(rec)
-            else:
-                raw += 1
-    total = sum(1 for _ in _unique_papers(paths, fmt, None))
-    return total, raw - total, problems
+    problems: list[str] = []
+    duplicates = [0]
+    unique = sum(1 for _ in _unique_papers(paths, fmt, problems, duplicates))
+    return unique, duplicates[0], problems
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
