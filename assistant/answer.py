@@ -19,7 +19,7 @@ from assistant.records import Answer, Citation, Sentence, Source
 from assistant.retrieve import Filters, Retriever
 from assistant.settings import Settings
 from assistant.store import Store, open_store
-from assistant.text import acronyms, split_sentences, words
+from assistant.text import acronyms, is_instruction_like, split_sentences, words
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,21 @@ class Assistant:
         """A paper's abstract sentences and their embeddings (cached per paper)."""
         cached = self._sentences.get(paper.id)
         if cached is None:
-            sents = split_sentences(paper.abstract)
+            # Injected instructions in an abstract never reach the LLM, the evidence or the citation checks.
+            sents = [t for t in split_sentences(paper.abstract) if not is_instruction_like(t)]
             cached = (sents, self.embedder.embed(sents))
             if len(self._sentences) > 5000:
                 self._sentences.clear()
             self._sentences[paper.id] = cached
         return cached
+
+    def _citable(self, paper: Source, n: int) -> CitableSource:
+        """A paper's title and sentences (embeddings from the cache) ready for citation checks."""
+        sents, vecs = self.sentences(paper)
+        title_vec = self.embedder.embed([paper.title])
+        return CitableSource(n, paper.id, paper.title, paper.url, [paper.title] + sents,
+                             np.vstack([title_vec, vecs]) if sents else title_vec,
+                             [set(words(t)) for t in [paper.title] + sents])
 
     def rerank(self, question: str, sources: list[Source]) -> list[tuple[float, Source]]:
         """Re-score retrieved papers with their best-matching sentence (sharper than chunk-level similarity)."""
@@ -312,8 +321,7 @@ class Assistant:
             return
         numbers = {p.id: i + 1 for i, p in enumerate(chosen)}
         evidence = self.evidence(standalone, kind, chosen)
-        citable = [CitableSource.build(numbers[p.id], p.id, p.title, p.abstract, p.url, self.embedder.embed)
-                   for p in chosen]
+        citable = [self._citable(p, numbers[p.id]) for p in chosen]
         table = self.comparison_table(chosen, numbers) if kind == "comparative" else None
         use_llm = not (self.settings.extractive if extractive is None else extractive)
         notice = ""

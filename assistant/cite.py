@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.prompts import NOT_FOUND_KEY
 from assistant.records import Citation, Sentence
-from assistant.text import split_sentences, words
+from assistant.text import is_instruction_like, split_sentences, words
 
 # A sentence is supported when its best abstract sentence scores at least this (0.5*cosine + 0.5*word overlap).
 # Calibrated on dev answers: copied/paraphrased sentences score 0.55-0.95, off-topic ones 0.1-0.35.
@@ -37,7 +37,7 @@ class CitableSource:
     @classmethod
     def build(cls, n: int, pid: str, title: str, abstract: str, url: str,
               embed: Callable[[list[str]], np.ndarray]) -> CitableSource:
-        sents = [title] + split_sentences(abstract)
+        sents = [title] + [t for t in split_sentences(abstract) if not is_instruction_like(t)]
         return cls(n, pid, title, url, sents, embed(sents), [set(words(s)) for s in sents])
 
 

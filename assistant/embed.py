@@ -45,6 +45,8 @@ class MiniLMEmbedding(BaseEmbedding):
 
     batch_size: int = 32
     _session = PrivateAttr()
+    _bulk_session = PrivateAttr()
+    _threads = PrivateAttr()
     _tokenizer = PrivateAttr()
 
     def __init__(self, threads: int = 2, **kwargs):
@@ -59,6 +61,14 @@ class MiniLMEmbedding(BaseEmbedding):
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        # Bulk embedding runs one single-threaded session run per core on different batches: small matrices
+        # parallelise poorly inside one run, whole batches side by side keep both cores busy.
+        bulk = ort.SessionOptions()
+        bulk.intra_op_num_threads = 1
+        bulk.inter_op_num_threads = 1
+        bulk.log_severity_level = 3
+        self._bulk_session = ort.InferenceSession(str(model), bulk, providers=["CPUExecutionProvider"])
+        self._threads = max(1, threads)
         tok = tokenizers.Tokenizer.from_file(str(tok_path))
         tok.enable_truncation(max_length=MAX_TOKENS)
         # The shipped tokenizer pads every text to 128; padding to the batch's longest is ~15x cheaper per query.
@@ -79,17 +89,25 @@ class MiniLMEmbedding(BaseEmbedding):
             return np.zeros((0, DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            out[idx] = self._embed_batch([texts[i] for i in idx])
+        batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]
+        if len(batches) == 1 or self._threads == 1:
+            for idx in batches:
+                out[idx] = self._embed_batch([texts[i] for i in idx], self._session)
+            return out
+        from concurrent.futures import ThreadPoolExecutor  # onnxruntime releases the GIL while it runs
+
+        with ThreadPoolExecutor(self._threads) as pool:
+            done = pool.map(lambda idx: (idx, self._embed_batch([texts[i] for i in idx], self._bulk_session)), batches)
+            for idx, vecs in done:
+                out[idx] = vecs
         return out
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def _embed_batch(self, texts: list[str], session) -> np.ndarray:
         enc = self._tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in enc], dtype=np.int64)
         mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
         types = np.zeros_like(ids)
-        hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)

@@ -54,3 +54,14 @@ def acronyms(text: str) -> set[str]:
         if sum(c.isupper() for c in tok) >= 2 or (any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok)):
             out.add(tok)
     return out
+
+
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(previous|prior|above|all|earlier)\b.{0,20}\b(instructions?|prompts?|rules)"
+    r"|\b(system prompt|you are now|new instructions|answer only with|respond only with|reply only with)\b",
+    re.IGNORECASE)
+
+
+def is_instruction_like(sentence: str) -> bool:
+    """True for text addressed to a model (prompt injection) rather than describing research."""
+    return _INSTRUCTION.search(sentence) is not None
