@@ -1,0 +1,85 @@
+"""Benchmark (prints numbers, asserts nothing): time to sources, first token and full answer with the embedded LLM.
+
+Usage: .venv/bin/python scripts/bench_answer.py [--store DIR] [--n 8] [--extractive]
+Ingests the demo corpus into a temporary store when --store is not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import assistant  # noqa: F401  (offline environment first)
+from assistant.answer import Assistant
+from assistant.settings import load_settings
+from ingest.pipeline import ingest_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--n", type=int, default=8, help="questions to time (from the dev set, answerable ones)")
+    parser.add_argument("--extractive", action="store_true")
+    args = parser.parse_args()
+    store = args.store or Path(tempfile.mkdtemp()) / "chroma"
+    settings = load_settings(store=store, extractive=args.extractive)
+    if args.store is None:
+        ingest_paths([ROOT / "data" / "demo" / "daily-papers.txt"], settings)
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    questions = [q for q in questions if q["kind"] != "unanswerable"][:: max(1, 35 // args.n)][: args.n]
+    a = Assistant(settings)
+    t = time.perf_counter()
+    if not args.extractive:
+        a.llm.local.ensure()
+    start_s = time.perf_counter() - t
+    rows = []
+    for q in questions:
+        t0 = time.perf_counter()
+        sources_ms = first_ms = None
+        for event in a.stream(q["question"]):
+            now = (time.perf_counter() - t0) * 1000
+            if event.kind == "sources":
+                sources_ms = now
+            elif event.kind == "delta" and first_ms is None:
+                first_ms = now
+        total_ms = (time.perf_counter() - t0) * 1000
+        rows.append((q["kind"], sources_ms, first_ms, total_ms, event.answer.extractive))
+        print(f"{q['id']:6} {q['kind']:12} sources {sources_ms:7.0f} ms  first token "
+              f"{(first_ms or 0):7.0f} ms  answer {total_ms:7.0f} ms{'  (extractive)' if event.answer.extractive else ''}",
+              flush=True)
+    for name, i in (("sources", 1), ("first token", 2), ("full answer", 3)):
+        vals = [r[i] for r in rows if r[i] is not None]
+        if vals:
+            print(f"{name:12} p50 {statistics.median(vals):7.0f} ms  p95 {_pct(vals, 0.95):7.0f} ms  (n={len(vals)})")
+    print(f"LLM server start {start_s:.1f} s")
+    print(f"peak RSS: app {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", end="")
+    if not args.extractive and a.llm.local and a.llm.local.proc:
+        print(f", LLM server {_peak_rss_mb(a.llm.local.proc.pid):.0f} MB")
+        a.llm.close()
+    else:
+        print()
+
+
+if __name__ == "__main__":
+    main()
