@@ -159,3 +159,19 @@ def test_settings_from_env_and_flags(monkeypatch, tmp_path):
     s = load_settings(store=tmp_path)
     assert s.k == 7 and s.store == tmp_path and s.remote_llm
     assert replace(s, openai_base_url="").remote_llm is False
+
+
+def test_every_format_ingests_from_the_sample_files(tmp_path, embedder):
+    from tests.conftest import DATA
+
+    settings = load_settings(store=tmp_path / "s")
+    samples = sorted(DATA.glob("sample*"))
+    assert {p.suffix for p in samples} == {".bib", ".csv", ".json", ".jsonl", ".tsv", ".xml", ".txt"}
+    report = ingest_paths(samples, settings, skip_invalid=True, embedder=embedder)
+    # 15 good records, 2 of them the same arXiv paper as another file's; 5 bad records reported with their line.
+    assert (report.added, report.duplicates, len(report.problems)) == (13, 2, 5)
+    assert all(p.split(":")[1].isdigit() for p in report.problems)
+    meta = {c.metadata["paper_id"]: c.metadata for c in open_store(settings).iter_chunks(include_text=False)}
+    assert meta["1706.03762"]["authors"].startswith("Ashish Vaswani; Noam Shazeer")
+    assert meta["1706.03762"]["published_int"] == 20170601
+    assert meta["2401.01234"]["url"] == "https://arxiv.org/abs/2401.01234"
