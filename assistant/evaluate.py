@@ -256,7 +256,8 @@ def ingest_beir_corpus(corpus: Path, settings: Settings, quiet: bool = True) -> 
     ingest_paths([corpus], settings, fmt="jsonl", skip_invalid=True, quiet=quiet)
     # The pipeline merges records with the same normalised title (SciFact has three abstracts titled "Summary");
     # BEIR scores them as different documents, so the merged ones go in by themselves, one title per round.
-    missing = [p for p in papers if p.id not in _stored_ids(settings)]
+    stored = _stored_ids(settings)
+    missing = [p for p in papers if p.id not in stored]
     with tempfile.TemporaryDirectory() as tmp:
         while missing:
             firsts: dict[str, Paper] = {}
@@ -287,11 +288,13 @@ def beir_store(corpus: Path, settings: Settings, quiet: bool = True) -> tuple[Se
         if info.get("sha256") == digest:
             return store_settings, info["ids"]
     # A half-built store from an interrupted run is resumed: ingest skips papers already stored unchanged.
+    resumed = store_settings.store.exists()
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ids = ingest_beir_corpus(corpus, store_settings, quiet=quiet)
+    # "seconds" is the ingest time of this run; after a resume it is not the cost of a first ingest.
     info = {"sha256": digest, "corpus": str(corpus), "documents": len(ids), "seconds": time.perf_counter() - t0,
-            "ids": ids}
+            "resumed": resumed, "ids": ids}
     marker.write_text(json.dumps(info), encoding="utf-8")
     return store_settings, ids
 

@@ -1,0 +1,187 @@
+"""Retrieval benchmark: search latency on the demo store, SciFact and 100k synthetic chunks; ingest speed; peak RSS.
+
+Prints numbers, asserts nothing. Run: .venv/bin/python scripts/bench_retrieval.py [--skip-100k] [--skip-ingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+import assistant  # noqa: F401  (offline environment before third-party imports)
+from assistant.embed import DIMENSION, MiniLMEmbedding
+from assistant.evaluate import beir_store, format_table, load_qrels, percentile
+from assistant.retrieve import Retriever
+from assistant.settings import Settings, load_settings
+from assistant.store import open_store
+from ingest.pipeline import ingest_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+UPSERT_BATCH = 5000  # below Chroma's SQLite limit of 5,461 rows per call
+WARMUP = 3  # first queries pay for ONNX session and HNSW page-in; keep them out of the percentiles
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_queries(n: int, scifact: Path) -> list[str]:
+    """The dev questions plus SciFact test claims, n in all: the same set for every store so rows compare."""
+    dev = [json.loads(line)["question"] for line in (SHARED_EVAL / "dev_questions.jsonl").read_text().splitlines()
+           if line.strip()]
+    claims = {}
+    for line in (scifact / "queries.jsonl").read_text().splitlines():
+        if line.strip():
+            obj = json.loads(line)
+            claims[obj["_id"]] = obj["text"]
+    test = [claims[q] for q in load_qrels(scifact / "qrels" / "test.tsv") if q in claims]
+    pool = dev + test
+    return [pool[i % len(pool)] for i in range(n)]
+
+
+def latency(retriever: Retriever, queries: list[str]) -> dict:
+    """search / dense / BM25 latency percentiles in ms over the queries (after a short warm-up)."""
+    for q in queries[:WARMUP]:
+        retriever.search(q, k=10)
+    out = {}
+    for name, fn in (("search", lambda q: retriever.search(q, k=10)), ("dense", retriever.dense_scores),
+                     ("bm25", retriever.bm25_scores)):
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            fn(q)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[name] = {"p50": percentile(times, 50), "p95": percentile(times, 95), "mean": float(np.mean(times))}
+    return out
+
+
+def timed_retriever(settings: Settings, embedder: MiniLMEmbedding) -> tuple[Retriever, float]:
+    """A Retriever over the store and the seconds it took to build (metadata read + BM25 index)."""
+    t0 = time.perf_counter()
+    retriever = Retriever(open_store(settings), embedder)
+    return retriever, time.perf_counter() - t0
+
+
+def timed_ingest(paths: list[Path], settings: Settings, embedder: MiniLMEmbedding) -> tuple[int, float]:
+    """(papers seen, seconds) for one ingest run."""
+    t0 = time.perf_counter()
+    report = ingest_paths(paths, settings, embedder=embedder, skip_invalid=True)
+    return report.papers_seen, time.perf_counter() - t0
+
+
+def fill_synthetic(settings: Settings, n_chunks: int, vocab: list[str], seed: int = 0) -> float:
+    """A store of n_chunks one-chunk papers: random unit vectors and random-word texts; returns seconds."""
+    rng = np.random.default_rng(seed)
+    store = open_store(settings, create=True)
+    words = np.array(vocab)
+    t0 = time.perf_counter()
+    for start in range(0, n_chunks, UPSERT_BATCH):
+        n = min(UPSERT_BATCH, n_chunks - start)
+        vecs = rng.standard_normal((n, DIMENSION)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        ids, texts, metas = [], [], []
+        for i in range(start, start + n):
+            title = " ".join(rng.choice(words, 6)).capitalize()
+            abstract = " ".join(rng.choice(words, 40)) + "."
+            pid = f"synthetic-{i}"
+            ids.append(f"{pid}#0")
+            texts.append(f"{title}\n{abstract}")
+            metas.append({"paper_id": pid, "title": title, "abstract": abstract, "chunk": 0, "n_chunks": 1,
+                          "content_hash": "synthetic", "published_int": 0})
+        store.upsert(ids, texts, vecs.tolist(), metas)
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected benchmarks and print their tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scifact", type=Path, default=SHARED_EVAL / "external" / "scifact", help="BEIR SciFact dir")
+    parser.add_argument("--queries", type=int, default=50, help="queries timed per store")
+    parser.add_argument("--chunks", type=int, default=100_000, help="size of the synthetic store")
+    parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--skip-scifact", action="store_true")
+    parser.add_argument("--skip-100k", action="store_true")
+    parser.add_argument("--skip-ingest", action="store_true", help="no fresh SciFact ingest (use the cache's timing)")
+    args = parser.parse_args(argv)
+
+    load_start = os.getloadavg()
+    base = load_settings()
+    embedder = MiniLMEmbedding(threads=base.llm_threads)
+    queries = bench_queries(args.queries, args.scifact)
+    search_rows, ingest_rows, rss = [], [], []
+    tmp = tempfile.TemporaryDirectory(prefix="paperchat-bench-")
+
+    def add_search(name: str, retriever: Retriever, build_s: float) -> None:
+        lat = latency(retriever, queries)
+        chunks = retriever.store.count()
+        search_rows.append([name, len(retriever), chunks, f"{lat['search']['p50']:.1f}", f"{lat['search']['p95']:.1f}",
+                            f"{lat['search']['mean']:.1f}", f"{lat['dense']['p50']:.1f}", f"{lat['bm25']['p50']:.1f}",
+                            f"{build_s:.1f}"])
+        rss.append(f"after {name}: {peak_rss_mb():.0f} MB")
+        print(f"done: {name}", file=sys.stderr, flush=True)
+
+    if not args.skip_demo:
+        settings = replace(base, store=Path(tmp.name) / "demo")
+        n, s = timed_ingest([DEMO], settings, embedder)
+        ingest_rows.append(["demo, first ingest", n, f"{s:.1f}", f"{n / s:.1f} papers/s"])
+        n, s = timed_ingest([DEMO], settings, embedder)
+        ingest_rows.append(["demo, unchanged re-ingest", n, f"{s:.2f}", f"{n / s:.0f} papers/s"])
+        add_search("demo", *timed_retriever(settings, embedder))
+
+    if not args.skip_scifact:
+        corpus = args.scifact / "corpus.jsonl"
+        cached = any((base.cache_dir / "beir").glob("*/ingested.json"))
+        t0 = time.perf_counter()
+        settings, ids = beir_store(corpus, base, quiet=True)
+        if not cached:
+            s = time.perf_counter() - t0
+            ingest_rows.append(["SciFact, first ingest (cache build)", len(ids), f"{s:.0f}",
+                                f"{len(ids) / s:.1f} abstracts/s"])
+        elif not args.skip_ingest:
+            fresh = replace(base, store=Path(tmp.name) / "scifact")
+            n, s = timed_ingest([corpus], fresh, embedder)
+            ingest_rows.append(["SciFact, first ingest (fresh store)", n, f"{s:.0f}", f"{n / s:.1f} abstracts/s"])
+        else:
+            info = json.loads(next((base.cache_dir / "beir").glob("*/ingested.json")).read_text())
+            label = "resumed, recorded in cache" if info.get("resumed") else "recorded in cache"
+            ingest_rows.append([f"SciFact, first ingest ({label})", info["documents"],
+                                f"{info['seconds']:.0f}", f"{info['documents'] / info['seconds']:.1f} abstracts/s"])
+        n, s = timed_ingest([corpus], settings, embedder)
+        ingest_rows.append(["SciFact, unchanged re-ingest", n, f"{s:.1f}", f"{n / s:.0f} papers/s"])
+        add_search("SciFact", *timed_retriever(settings, embedder))
+
+    if not args.skip_100k:
+        vocab = sorted({w.lower().strip(".,;:()") for w in DEMO.read_text().split() if w.isalpha() and len(w) > 2})
+        settings = replace(base, store=Path(tmp.name) / "synthetic")
+        s = fill_synthetic(settings, args.chunks, vocab)
+        ingest_rows.append(["synthetic upsert (precomputed vectors)", args.chunks, f"{s:.0f}",
+                            f"{args.chunks / s:.0f} chunks/s"])
+        add_search(f"synthetic {args.chunks // 1000}k", *timed_retriever(settings, embedder))
+
+    print(f"\nRetrieval latency, Retriever.search(k=10), {len(queries)} queries after {WARMUP} warm-up (ms; "
+          f"embedder threads={base.llm_threads})")
+    print(format_table(["store", "papers", "chunks", "p50", "p95", "mean", "dense p50", "bm25 p50",
+                        "retriever build s"], search_rows))
+    print("\nIngest")
+    print(format_table(["run", "items", "seconds", "rate"], ingest_rows))
+    print(f"\nPeak RSS: {peak_rss_mb():.0f} MB ({'; '.join(rss)})")
+    # Latency on a shared 2-core machine depends on what else runs: the load average says how contended it was.
+    print(f"Load average at start {load_start[0]:.1f}, at end {os.getloadavg()[0]:.1f} (1-min; {os.cpu_count()} CPUs)")
+    tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
