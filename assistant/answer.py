@@ -114,21 +114,33 @@ class Assistant:
         return self._llm
 
     def reload(self) -> None:
-        """Rebuild the retriever after the store changed (e.g. an upload)."""
+        """Reopen the store and rebuild the retriever after the store changed (e.g. an upload)."""
+        self.store = open_store(self.settings)
         self.retriever = Retriever(self.store, self.embedder)
-        self._sentences.clear()
+        known = {f"{pid}@{m.get('content_hash', '')}" for pid, m in self.retriever.papers.items()}
+        for key in [k for k in self._sentences if k not in known]:
+            del self._sentences[key]  # unchanged papers keep their cached sentence embeddings
 
     def sentences(self, paper: Source) -> tuple[list[str], np.ndarray]:
         """A paper's abstract sentences and their embeddings (cached per paper)."""
-        cached = self._sentences.get(paper.id)
+        key = f"{paper.id}@{paper.metadata.get('content_hash', '')}"  # a changed abstract gets a new key
+        cached = self._sentences.get(key)
         if cached is None:
             # Injected instructions in an abstract never reach the LLM, the evidence or the citation checks.
             sents = [t for t in split_sentences(paper.abstract) if not is_instruction_like(t)]
             cached = (sents, self.embedder.embed(sents))
             if len(self._sentences) > 5000:
                 self._sentences.clear()
-            self._sentences[paper.id] = cached
+            self._sentences[key] = cached
         return cached
+
+    def warm(self, limit: int = 2000) -> int:
+        """Embed the sentences of up to `limit` papers ahead of time (the UI runs this in the background)."""
+        done = 0
+        for pid in list(self.retriever.papers)[:limit]:
+            self.sentences(self._source(pid))
+            done += 1
+        return done
 
     def _citable(self, paper: Source, n: int) -> CitableSource:
         """A paper's title and sentences (embeddings from the cache) ready for citation checks."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ BM25_WEIGHT = 1.0
 TITLE_REPEAT = 2  # the title counts twice in the BM25 document: titles name the method
 DENSE_DEPTH = 60  # chunks fetched from Chroma per query
 BM25_K1, BM25_B = 1.2, 0.75
+EXHAUSTIVE_CHUNKS = 400  # up to this many chunks, dense search returns them all (cheap, and exact)
 
 
 @dataclass
@@ -64,15 +66,18 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.papers: dict[str, dict] = {}
+        self.n_chunks = 0
         for chunk in store.iter_chunks(include_text=False):
             pid = str(chunk.metadata.get("paper_id"))
             self.papers.setdefault(pid, chunk.metadata)
+            self.n_chunks += 1
         self.paper_ids = list(self.papers)
         self._index = VectorStoreIndex.from_vector_store(store.vector_store(), embed_model=embedder)
         self._bm25 = None
         if self.paper_ids:
             import bm25s
 
+            logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
             docs = [words(" ".join([m.get("title", "")] * TITLE_REPEAT + [m.get("abstract", "")]))
                     for m in self.papers.values()]
             self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
@@ -105,7 +110,10 @@ class Retriever:
         mf = MetadataFilters(filters=conds) if conds else None
         # author/tag are substring matches Chroma's `where` can't express: fetch deeper and filter here.
         extra = 4 if filters and (filters.author or filters.tag) else 1
-        retriever = self._index.as_retriever(similarity_top_k=depth * extra, filters=mf)
+        top_k = depth * extra
+        if self.n_chunks <= EXHAUSTIVE_CHUNKS:
+            top_k = max(top_k, self.n_chunks)  # small stores: every chunk, so no approximate-search miss
+        retriever = self._index.as_retriever(similarity_top_k=top_k, filters=mf)
         best: dict[str, float] = {}
         for hit in retriever.retrieve(question):
             meta = hit.node.metadata

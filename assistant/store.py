@@ -112,12 +112,16 @@ def open_store(settings: Settings, create: bool = False) -> Store:
     if not settings.chroma_host and not create and not settings.store.exists():
         raise StoreError(f"Store '{settings.store}' does not exist — run: paperchat ingest <file> --store {settings.store}")
     client, where = _client(settings)
-    meta = {"hnsw:space": "cosine", "embedder": MODEL_NAME, "dimension": DIMENSION}
+    meta = {"embedder": MODEL_NAME, "dimension": DIMENSION}
+    # ef_search 200 (Chroma's default is 100) keeps approximate search near-exact at the depths we fetch.
+    config = {"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
     try:
+        # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
         if create:
-            collection = client.get_or_create_collection(settings.collection, metadata=meta)
+            collection = client.get_or_create_collection(settings.collection, metadata=meta, configuration=config,
+                                                         embedding_function=None)
         else:
-            collection = client.get_collection(settings.collection)
+            collection = client.get_collection(settings.collection, embedding_function=None)
     except Exception as exc:
         if create:
             raise StoreError(f"cannot open store '{where}': {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,8 @@ def serve(settings: Settings, demo: Path | None = None) -> None:
     """Open (or, with `demo`, fill) the store and serve the UI on settings.host:settings.port until stopped."""
     store = _open_or_seed(settings, demo)
     assistant = Assistant(settings, store=store)
+    # Sentence embeddings for the re-ranker are computed once in the background, so the first questions are fast.
+    threading.Thread(target=assistant.warm, daemon=True, name="warm-sentences").start()
     app = build_app(assistant)
     print(f"paperchat: {len(assistant.retriever)} papers from {store.where}; "
           f"open http://{settings.host}:{settings.port}", flush=True)
