@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from assistant.errors import LLMError
@@ -30,6 +31,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the server when paperchat dies, even by kill -9 (no orphan servers)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class LocalServer:
     """A llama-cpp-python OpenAI-compatible server on a free loopback port, started on demand."""
 
@@ -38,6 +50,7 @@ class LocalServer:
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self._lock = threading.Lock()
+        self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-spawner")
         self.log_path = settings.cache_dir / "llama-server.log"
         self.label = MODEL_LABEL if not settings.gguf else f"{Path(settings.gguf).name} (embedded llama.cpp)"
 
@@ -64,8 +77,10 @@ class LocalServer:
                    "--logits_all", "False", "--verbose", "False"]
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             logf = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env,
-                                         start_new_session=True)
+            # PDEATHSIG fires when the *thread* that forked exits, so fork from one long-lived thread rather than
+            # from whichever request thread asked first.
+            self.proc = self._spawner.submit(subprocess.Popen, cmd, stdout=logf, stderr=subprocess.STDOUT, env=env,
+                                             start_new_session=True, preexec_fn=_die_with_parent).result()
             logf.close()
             atexit.register(self.stop)
             deadline = time.monotonic() + START_TIMEOUT

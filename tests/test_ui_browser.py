@@ -129,7 +129,8 @@ def _upload(page, path: Path) -> None:
 
     page.get_by_role("tab", name="Corpus").click()
     page.locator("#upload input[type=file]").set_input_files(str(path))
-    expect(page.locator("#upload")).to_contain_text(path.name)
+    # Gradio renders the stem and the extension in separate cells ("zebras .jsonl"); match either form.
+    expect(page.locator("#upload")).to_contain_text(re.compile(rf"{re.escape(path.stem)}\s*{re.escape(path.suffix)}"))
     page.locator("#add-files").click()
     expect(page.locator("#ingest-note")).to_contain_text("added", timeout=60_000)
 
