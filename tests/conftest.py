@@ -70,3 +70,40 @@ def paperchat_cmd() -> list[str]:
     """The installed CLI (the venv's console script)."""
     exe = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "paperchat"
     return [str(exe)] if exe.exists() else ["paperchat"]
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def serve_ui():
+    """Serve the web UI around an Assistant, in-process on a free loopback port; the apps are closed afterwards.
+
+    Call it as serve_ui(assistant, auth="user:pw", max_file_size=...): setting fields (auth, host) go to Settings,
+    anything else to Blocks.launch.
+    """
+    from dataclasses import fields, replace
+    from types import SimpleNamespace
+
+    from ui.app import build_app, launch
+
+    apps = []
+
+    def start(bot, **options):
+        names = {f.name for f in fields(bot.settings)}
+        settings = replace(bot.settings, port=free_port(), **{k: v for k, v in options.items() if k in names})
+        app = build_app(bot)
+        launch(app, settings, prevent_thread_lock=True, quiet=True,
+               **{k: v for k, v in options.items() if k not in names})
+        apps.append(app)
+        return SimpleNamespace(url=f"http://127.0.0.1:{settings.port}", app=app, assistant=bot)
+
+    yield start
+    for app in apps:
+        app.close()

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import wraps
 from pathlib import Path
 
 import gradio as gr
@@ -27,6 +29,10 @@ from ui import render
 log = logging.getLogger(__name__)
 
 UPLOAD_TYPES = [".txt", ".json", ".jsonl", ".csv", ".tsv", ".bib", ".xml"]
+MAX_FILE_SIZE = "100mb"  # per uploaded file; the 76-paper demo page is 126 kB, so this is ~60k abstracts
+# Answers and ingests run one at a time: the embedded llama.cpp server serves one request at a time anyway, and an
+# ingest rebuilds the retriever the answers read.
+ASSISTANT_CONCURRENCY = 1
 EXAMPLES = [
     "Which attack builds a universal adversarial patch against CLIP-like encoders?",
     "How do GroCo and AMCL each change the way positive- and negative-pair similarities enter the contrastive loss?",
@@ -120,14 +126,51 @@ def launch(app: gr.Blocks, settings: Settings, **kwargs):
         auth = (user, password)
     options = dict(server_name=settings.host, server_port=settings.port, auth=auth, share=False, show_error=True,
                    theme=THEME, css=CSS, js=JS, ssr_mode=False, pwa=False, mcp_server=False,
-                   enable_monitoring=False, footer_links=["api", "settings"], max_file_size="100mb")
+                   enable_monitoring=False, footer_links=["api", "settings"], max_file_size=MAX_FILE_SIZE)
     options.update(kwargs)
     return app.launch(**options)
 
 
+class Occupancy:
+    """Counts the assistant handlers running right now and the most seen at once (checked by the load test)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.calls = 0
+
+    def __enter__(self):
+        with self._lock:
+            self.running += 1
+            self.calls += 1
+            self.peak = max(self.peak, self.running)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self.running -= 1
+
+    def count(self, fn: Callable) -> Callable:
+        """fn (a function or a generator function) wrapped so each run is counted, start to finish."""
+        if inspect.isgeneratorfunction(fn):
+            @wraps(fn)
+            def counted_gen(*args, **kwargs):
+                with self:
+                    yield from fn(*args, **kwargs)
+            return counted_gen
+
+        @wraps(fn)
+        def counted(*args, **kwargs):
+            with self:
+                return fn(*args, **kwargs)
+        return counted
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
-    """The Blocks app around one Assistant (shared by all browser sessions)."""
+    """The Blocks app around one Assistant (shared by all browser sessions); `app.occupancy` counts its handlers."""
     settings = assistant.settings
+    occupancy = Occupancy()
 
     def status() -> str:
         # LLM(settings) only names the model; the embedded server starts on the first LLM answer.
@@ -257,17 +300,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
         chat_outputs = [chat, question, history, panel, md_file, bib_file]
         chat_inputs = [question, chat, history, filters, extractive]
-        # One answer or ingest at a time: the embedded llama.cpp server serves one request at a time anyway.
-        run = dict(fn=respond, inputs=chat_inputs, outputs=chat_outputs, concurrency_id="assistant",
-                   concurrency_limit=1, show_progress="hidden")
-        submitted = question.submit(**run)
-        clicked = ask.click(**run)
-        for event in (submitted, clicked):
-            event.then(lambda: gr.Textbox(interactive=True), None, [question], queue=False, show_progress="hidden")
-        stop.click(stopped, [chat, history], [chat, question, panel], cancels=[submitted, clicked], queue=False)
+        # Enter and the Ask button are one event, so API clients have one endpoint: /ask.
+        asked = gr.on([question.submit, ask.click], occupancy.count(respond), chat_inputs, chat_outputs,
+                      api_name="ask", concurrency_id="assistant", concurrency_limit=ASSISTANT_CONCURRENCY,
+                      show_progress="hidden")
+        asked.then(lambda: gr.Textbox(interactive=True), None, [question], queue=False, show_progress="hidden")
+        stop.click(stopped, [chat, history], [chat, question, panel], cancels=[asked], queue=False)
         new_chat.click(lambda: ([], [], render.sources_panel([]), gr.DownloadButton(value=None, interactive=False),
                                 gr.DownloadButton(value=None, interactive=False)),
-                       None, [chat, history, panel, md_file, bib_file], queue=False, cancels=[submitted, clicked])
+                       None, [chat, history, panel, md_file, bib_file], queue=False, cancels=[asked])
 
         # -- corpus ----------------------------------------------------------------------------
         # Gradio injects the tracker through this default argument.
@@ -277,7 +318,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             from ingest.pipeline import ingest_paths
 
             before = len(assistant.retriever)
-            paths = [Path(p) for p in paths]
+            paths = _uploaded(paths, files.GRADIO_CACHE)
             progress(0, desc="Checking the files…")
 
             def tick(done: int, total: int) -> None:
@@ -304,8 +345,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 note += f"\n\nSkipped {len(report.problems)} invalid record(s):\n{shown}{more}"
             return status(), note, _paper_rows(assistant, query), None
 
-        add.click(add_files, [files, skip_invalid, search], [status_md, ingest_note, papers, files],
-                  concurrency_id="assistant", concurrency_limit=1)
+        add.click(occupancy.count(add_files), [files, skip_invalid, search], [status_md, ingest_note, papers, files],
+                  api_name="add_files", concurrency_id="assistant", concurrency_limit=ASSISTANT_CONCURRENCY)
         search.change(lambda q: _paper_rows(assistant, q), [search], [papers], show_progress="hidden",
                       trigger_mode="always_last")
 
@@ -324,7 +365,29 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             box.submit(set_filters, filter_inputs, filter_outputs, queue=False)
         reset.click(lambda: ("", "", "", "", Filters(), _filter_note(Filters()), _filter_note(Filters())), None,
                     filter_inputs + filter_outputs, queue=False)
+    app.occupancy = occupancy
     return app
+
+
+def _uploaded(paths: list[str], cache: str) -> list[Path]:
+    """The uploaded files, refused unless each is a supported type inside Gradio's upload cache.
+
+    Gradio already refuses API payloads naming files it did not receive (tests/test_ui_load_security.py); this
+    keeps the ingest handler from reading anything else should one get past that (a direct call, a new default).
+    """
+    root = Path(cache).resolve()
+    out = []
+    for p in paths:
+        path = Path(p)
+        if path.suffix.lower() not in UPLOAD_TYPES:
+            raise gr.Error(f"{path.name}: not a supported file type — upload one of {' '.join(UPLOAD_TYPES)}",
+                           print_exception=False)
+        if not path.resolve().is_relative_to(root):
+            log.warning("refused to ingest %s: not in the upload cache %s", p, root)
+            raise gr.Error(f"{path.name}: not an uploaded file — add files with the upload box",
+                           print_exception=False)
+        out.append(path)
+    return out
 
 
 def _turns(hist: list[tuple[str, Answer]]) -> list[tuple[int, Answer]]:
