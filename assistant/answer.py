@@ -161,8 +161,13 @@ class Assistant:
         return sorted(scored, key=lambda t: -t[0])
 
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None) -> list[Source]:
-        """Ranked papers for a question."""
-        return self.retriever.search(question, k=k or self.settings.k, filters=filters)
+        """Ranked papers for a question: hybrid retrieval, the head re-ranked by best-matching sentence."""
+        k = k or self.settings.k
+        found = self.retriever.search(question, k=max(k, RERANK_DEPTH), filters=filters)
+        if route_kind(question) == "comparative":
+            return found[:k]  # one sentence can't match two papers at once: keep the fused order (dev R@5 1.0)
+        head = [src for _, src in self.rerank(question, found[:RERANK_DEPTH])]
+        return (head + found[RERANK_DEPTH:])[:k]
 
     def _source(self, pid: str, score: float = 0.0) -> Source:
         meta = self.retriever.papers[pid]

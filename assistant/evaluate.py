@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 import sys
 import tempfile
 import time
@@ -278,23 +279,30 @@ def ingest_beir_corpus(corpus: Path, settings: Settings, quiet: bool = True) -> 
 
 def beir_store(corpus: Path, settings: Settings, quiet: bool = True) -> tuple[Settings, dict[str, str]]:
     """Settings for a local store of a BEIR corpus, ingested once and cached under cache_dir/beir/<sha256>."""
+    from assistant.embed import MODEL_NAME
+    from ingest.chunk import CHUNKER_VERSION
+
     digest = _sha256(corpus)
     root = settings.cache_dir / "beir" / digest[:16]
     marker = root / "ingested.json"
     # Always a local directory: the cache must not write a benchmark corpus into a shared Chroma server.
     store_settings = replace(settings, store=root / "chroma", chroma_host="", collection="papers")
+    built = {"sha256": digest, "chunker": CHUNKER_VERSION, "embedder": MODEL_NAME}
     if marker.is_file():
         info = json.loads(marker.read_text(encoding="utf-8"))
-        if info.get("sha256") == digest:
+        if all(info.get(key) == value for key, value in built.items()):
             return store_settings, info["ids"]
-    # A half-built store from an interrupted run is resumed: ingest skips papers already stored unchanged.
+        if info.get("embedder", MODEL_NAME) != MODEL_NAME:
+            # Vectors of another embedder cannot be updated in place; the cache is ours to rebuild.
+            shutil.rmtree(store_settings.store, ignore_errors=True)
+    # An interrupted run or a new chunker version is caught up incrementally: ingest rewrites only changed papers.
     resumed = store_settings.store.exists()
     root.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     ids = ingest_beir_corpus(corpus, store_settings, quiet=quiet)
     # "seconds" is the ingest time of this run; after a resume it is not the cost of a first ingest.
-    info = {"sha256": digest, "corpus": str(corpus), "documents": len(ids), "seconds": time.perf_counter() - t0,
-            "resumed": resumed, "ids": ids}
+    info = dict(built, corpus=str(corpus.resolve()), documents=len(ids), seconds=time.perf_counter() - t0, resumed=resumed,
+                ids=ids)
     marker.write_text(json.dumps(info), encoding="utf-8")
     return store_settings, ids
 

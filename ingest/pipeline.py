@@ -110,10 +110,11 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
         stale: list[str] = []
         for paper in batch:
             state = states.get(paper.id)
-            new_chunks = chunk_paper(paper)
-            if state and state[0] == content_hash(paper) and state[1] == len(state[2]) == len(new_chunks):
+            # Unchanged = same content hash and every chunk present; decided without re-chunking (re-ingest speed).
+            if state and state[0] == content_hash(paper) and state[1] == len(state[2]):
                 report.unchanged += 1
                 continue
+            new_chunks = chunk_paper(paper)
             if state:
                 report.updated += 1
                 keep = {c.id for c in new_chunks}
