@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import inspect
 import logging
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -116,6 +119,9 @@ def _open_or_seed(settings: Settings, demo: Path | None):
     return open_store(settings)
 
 
+MAX_QUEUE = 64
+
+
 def launch(app: gr.Blocks, settings: Settings, **kwargs):
     """Launch with our theme/CSS/JS, no share link, errors shown as our messages; kwargs go to Blocks.launch."""
     auth = None
@@ -128,6 +134,8 @@ def launch(app: gr.Blocks, settings: Settings, **kwargs):
                    theme=THEME, css=CSS, js=JS, ssr_mode=False, pwa=False, mcp_server=False,
                    enable_monitoring=False, footer_links=["api", "settings"], max_file_size=MAX_FILE_SIZE)
     options.update(kwargs)
+    # A bounded waiting line: past MAX_QUEUE waiting requests a user is told the server is busy.
+    app.queue(max_size=MAX_QUEUE)
     return app.launch(**options)
 
 
@@ -177,7 +185,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         return render.status_markdown(assistant.llm.label, settings.extractive, MODEL_NAME, assistant.store.where,
                                       len(assistant.retriever))
 
-    with gr.Blocks(title="paperchat", analytics_enabled=False) as app:
+    # delete_cache: Gradio's copies of uploads and exports older than an hour are removed hourly.
+    with gr.Blocks(title="paperchat", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         history = gr.State([])  # [(question, Answer)], what follow-up questions are resolved against
         filters = gr.State(Filters())
         gr.Markdown("## paperchat — ask the abstracts; every claim cited and checked")
@@ -394,13 +403,27 @@ def _turns(hist: list[tuple[str, Answer]]) -> list[tuple[int, Answer]]:
     return [(i, answer) for i, (_, answer) in enumerate(hist, 1)]
 
 
+_EXPORT_ROOT: Path | None = None
+
+
+def _export_root() -> Path:
+    """One temp folder per process for exports, removed at exit (not one new folder per answer)."""
+    global _EXPORT_ROOT
+    if _EXPORT_ROOT is None:
+        _EXPORT_ROOT = Path(tempfile.mkdtemp(prefix="paperchat-export-"))
+        atexit.register(shutil.rmtree, _EXPORT_ROOT, True)
+    return _EXPORT_ROOT
+
+
 def _exports(hist: list[tuple[str, Answer]]) -> tuple[str, str]:
-    """Write the conversation (Markdown) and its cited papers (BibTeX) to a fresh temp dir."""
-    folder = Path(tempfile.mkdtemp(prefix="paperchat-export-"))
+    """Write the conversation (Markdown) and its cited papers (BibTeX); same content, same files."""
+    markdown, bib = render.conversation_markdown(hist), render.bibtex(hist)
+    folder = _export_root() / hashlib.sha256((markdown + bib).encode()).hexdigest()[:16]
+    folder.mkdir(exist_ok=True)
     md_path = folder / "paperchat-conversation.md"
     bib_path = folder / "paperchat-references.bib"
-    md_path.write_text(render.conversation_markdown(hist), encoding="utf-8")
-    bib_path.write_text(render.bibtex(hist), encoding="utf-8")
+    md_path.write_text(markdown, encoding="utf-8")
+    bib_path.write_text(bib, encoding="utf-8")
     return str(md_path), str(bib_path)
 
 
