@@ -167,11 +167,19 @@ def test_run_eval_beir_scores_and_caches_every_document(tmp_path, capsys):
     assert run_eval(_args("--beir", str(folder), "--report", str(report_path)), settings) == 0
     metrics = json.loads(report_path.read_text())["metrics"]["beir"]
     assert metrics["documents"] == 6 and metrics["queries"] == 2
-    assert metrics["nDCG@10"] == 1.0 and metrics["R@100"] == 1.0
+    for system in ("hybrid", "assistant"):
+        assert metrics[system]["nDCG@10"] == 1.0 and metrics[system]["R@100"] == 1.0
+        assert metrics[system]["queries_per_s"] > 0
     out = capsys.readouterr().out
-    assert "paperchat (this run)" in out and "Some reference" in out
+    assert "Retriever.search" in out and "Assistant.retrieve" in out and "Some reference" in out
 
     store_settings, ids = beir_store(folder / "corpus.jsonl", settings)
     assert sorted(ids.values()) == sorted(d["_id"] for d in docs)
     assert store_settings.store.parent.parent == tmp_path / "cache" / "beir"
-    assert (store_settings.store.parent / "ingested.json").is_file()
+    marker = store_settings.store.parent / "ingested.json"
+    assert json.loads(marker.read_text())["resumed"] is False
+
+    # A cache built by another chunker version is caught up in place, not trusted.
+    marker.write_text(json.dumps(dict(json.loads(marker.read_text()), chunker="0")))
+    _, again = beir_store(folder / "corpus.jsonl", settings)
+    assert again == ids and json.loads(marker.read_text())["resumed"] is True
