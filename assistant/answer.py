@@ -165,7 +165,10 @@ class Assistant:
         k = k or self.settings.k
         found = self.retriever.search(question, k=max(k, RERANK_DEPTH), filters=filters)
         if route_kind(question) == "comparative":
-            return found[:k]  # one sentence can't match two papers at once: keep the fused order (dev R@5 1.0)
+            # Each compared paper first (by name or per-side retrieval), then the fused order.
+            named = [p for p in self.resolve_names(question) if not filters or filters.accepts(self.retriever.papers[p])]
+            head = self._compared(question, named, found, filters)
+            return (head + [s for s in found if s.id not in {h.id for h in head}])[:k]
         head = [src for _, src in self.rerank(question, found[:RERANK_DEPTH])]
         return (head + found[RERANK_DEPTH:])[:k]
 
@@ -214,21 +217,7 @@ class Assistant:
         by_id = {s.id: s for s in retrieved}
         chosen: list[Source] = []
         if kind == "comparative":
-            chosen = [by_id.get(p) or self._source(p) for p in named[:3]]
-            for side in _sides(question):
-                if len(chosen) >= 3:
-                    break
-                if any(_mentions(side, c) for c in chosen):
-                    continue  # this side is a paper already resolved by name
-                for s in self.retriever.search(side, k=3, filters=filters):
-                    if s.id not in {c.id for c in chosen}:
-                        chosen.append(by_id.get(s.id) or s)
-                        break
-            for s in retrieved:
-                if len(chosen) >= 2:
-                    break
-                if s.id not in {c.id for c in chosen}:
-                    chosen.append(s)
+            chosen = self._compared(question, named, retrieved, filters)
         elif kind == "summary":
             chosen = [by_id.get(named[0]) or self._source(named[0])] if named else retrieved[:1]
         elif kind == "topic":
@@ -245,6 +234,27 @@ class Assistant:
             chosen = []
         shown = chosen + [s for s in retrieved if s.id not in {c.id for c in chosen}]
         return chosen, shown[: max(self.settings.k, len(chosen))]
+
+    def _compared(self, question: str, named: list[str], retrieved: list[Source],
+                  filters: Filters | None) -> list[Source]:
+        """The papers a comparison is about: named ones, then one per remaining side, then the top retrieved."""
+        by_id = {s.id: s for s in retrieved}
+        chosen = [by_id.get(p) or self._source(p) for p in named[:3]]
+        for side in _sides(question):
+            if len(chosen) >= 3:
+                break
+            if any(_mentions(side, c) for c in chosen):
+                continue  # this side is a paper already resolved by name
+            for s in self.retriever.search(side, k=3, filters=filters):
+                if s.id not in {c.id for c in chosen}:
+                    chosen.append(by_id.get(s.id) or s)
+                    break
+        for s in retrieved:
+            if len(chosen) >= 2:
+                break
+            if s.id not in {c.id for c in chosen}:
+                chosen.append(s)
+        return chosen
 
     def _detail_present(self, question: str, papers: list[Source]) -> bool:
         names = set()
