@@ -98,7 +98,6 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
         return report
     store = open_store(settings, create=True)
     states = store.paper_states()
-    embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads)
     bar = None
     if not quiet:
         from tqdm import tqdm  # progress bar with rate and ETA
@@ -123,6 +122,8 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
                 report.added += 1
             chunks.extend(new_chunks)
         if chunks:
+            # Loaded only when something changed: an unchanged re-ingest never pays the model start-up.
+            embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads)
             _write(store, embedder, chunks, stale)
             report.chunks_written += len(chunks)
         done += len(batch)
