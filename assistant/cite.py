@@ -19,6 +19,7 @@ SUPPORT_THRESHOLD = 0.45
 KEEP_MARGIN = 0.08
 NAMED_FACTOR = 0.6
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;-]\s*\d+)*)\]")
+_META = re.compile(r"\b(in|from|by) (these|the (provided|given|above)) (abstracts|sources)\b", re.IGNORECASE)
 _SOURCE_WORD = re.compile(r"\(?\b(?:Source|Sources|Paper)\s+(\d+)\)?", re.IGNORECASE)
 
 
@@ -99,7 +100,9 @@ def attribute(text: str, sources: list[CitableSource], embed: Callable[[list[str
     """
     raw = split_answer(text)
     cleaned = [parse_markers(s) for s in raw]
-    cleaned = [(t, n) for t, n in cleaned if t and NOT_FOUND_KEY not in t.lower() and len(words(t)) > 0]
+    # Sentences about the sources themselves ("The answer is in these abstracts.") carry no claim: dropped.
+    cleaned = [(t, n) for t, n in cleaned
+               if t and NOT_FOUND_KEY not in t.lower() and not _META.search(t) and len(words(t)) > 0]
     if not cleaned or not sources:
         return []
     vecs = embed([t for t, _ in cleaned])

@@ -71,3 +71,9 @@ def test_renumber_is_contiguous_by_first_appearance(sources, embedder):
     sents, cites = renumber(attribute(reply, sources, embedder.embed), sources)
     assert [c.id for c in cites] == ["bimix", "adv"]
     assert [s.citations for s in sents] == [[1], [2]]
+
+
+def test_scripted_meta_sentence_about_the_sources_is_dropped(sources, embedder):
+    reply = "The answer is in these abstracts. AdvCLIP constructs a universal adversarial patch for natural images [1]."
+    sents = attribute(reply, sources, embedder.embed)
+    assert [s.text for s in sents] == ["AdvCLIP constructs a universal adversarial patch for natural images."]
