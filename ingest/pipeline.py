@@ -45,7 +45,7 @@ def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | Non
                 if problems is not None:
                     problems.append(rec)
                 continue
-            key = normalize_title_key(rec.title)
+            key = _title_key(rec)
             if rec.id in seen_ids or key in seen_titles:
                 if duplicates is not None:
                     duplicates[0] += 1
@@ -53,6 +53,17 @@ def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | Non
             seen_ids.add(rec.id)
             seen_titles.add(key)
             yield rec
+
+
+def _title_key(paper: Paper) -> str:
+    """Key for 'same paper under another id': the title, plus the abstract when the title is generic.
+
+    SciFact has three different documents titled "Summary": a short title alone does not make two papers one.
+    """
+    key = normalize_title_key(paper.title)
+    if len(paper.title.split()) < 4:
+        key += "|" + normalize_title_key(paper.abstract[:500])
+    return key
 
 
 def validate(paths: list[Path], fmt: str | None = None) -> tuple[int, int, list[str]]:

@@ -175,3 +175,11 @@ def test_every_format_ingests_from_the_sample_files(tmp_path, embedder):
     assert meta["1706.03762"]["authors"].startswith("Ashish Vaswani; Noam Shazeer")
     assert meta["1706.03762"]["published_int"] == 20170601
     assert meta["2401.01234"]["url"] == "https://arxiv.org/abs/2401.01234"
+
+
+def test_different_papers_with_the_same_generic_title_are_both_kept(tmp_path, embedder):
+    settings = load_settings(store=tmp_path / "s")
+    src = _jsonl(tmp_path / "g.jsonl", [{"id": "a", "title": "Summary", "abstract": "Malaria vaccines in children."},
+                                        {"id": "b", "title": "Summary", "abstract": "Graphene transistors at 5 nm."}])
+    report = ingest_paths([src], settings, embedder=embedder)
+    assert (report.added, report.duplicates) == (2, 0)
