@@ -30,7 +30,7 @@ QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
 LOOKUP = "Which attack builds a universal adversarial patch against CLIP-like encoders?"
 ADVCLIP = "AdvCLIP: Downstream-agnostic Adversarial Examples in Multimodal Contrastive Learning"
 USERS = 8
-RSS_LIMIT_MB = 4096
+RSS_GROWTH_LIMIT_MB = 1024
 SECRET = "sk-test-SECRET-123"
 
 
@@ -125,6 +125,7 @@ def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(ext
         result = clients[i].predict(questions[i]["question"], [], True, api_name="/ask")
         return t0, time.perf_counter(), result
 
+    rss_before_mb = _vm_kb("VmRSS") / 1024
     with ThreadPoolExecutor(USERS) as pool:
         runs = list(pool.map(user, range(USERS)))
 
@@ -156,7 +157,8 @@ def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(ext
             load_rss_mb=round(rss_mb), load_peak_rss_mb=round(peak_mb))
     print(f"{USERS} users: latency {latencies[0]:.2f}-{latencies[-1]:.2f} s, {peak_in_flight} in flight, "
           f"{occupancy.peak} running; RSS {rss_mb:.0f} MB, peak {peak_mb:.0f} MB")
-    assert peak_mb < RSS_LIMIT_MB  # the server runs in this process, so this bounds it (clients included)
+    # The suite's other fixtures live in this process too, so bound what the load adds, not the absolute size.
+    assert rss_mb - rss_before_mb < RSS_GROWTH_LIMIT_MB, f"RSS grew {rss_mb - rss_before_mb:.0f} MB under load"
 
 
 # -- auth ----------------------------------------------------------------------------------------------------------
