@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,11 +21,21 @@ class _Stub(BaseHTTPRequestHandler):
     """A local OpenAI-compatible endpoint that answers every request with a fixed HTTP status."""
 
     status = 500
+    delay = 0.0
     hits: list[str] = []
 
     def do_POST(self):  # noqa: N802 (http.server API)
         type(self).hits.append(self.path)
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.delay)
+        if self.status == 200:  # a "successful" stream whose events are not JSON
+            body = b"data: {this is not json\n\ndata: [DONE]\n\n"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         body = json.dumps({"error": {"message": "stub failure", "type": "server_error"}}).encode()
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
@@ -42,8 +53,8 @@ class _Stub(BaseHTTPRequestHandler):
 def stub_endpoint():
     servers = []
 
-    def start(status: int) -> tuple[str, type]:
-        handler = type("Handler", (_Stub,), {"status": status, "hits": []})
+    def start(status: int, delay: float = 0.0) -> tuple[str, type]:
+        handler = type("Handler", (_Stub,), {"status": status, "hits": [], "delay": delay})
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
@@ -67,6 +78,28 @@ def test_remote_errors_are_retried_then_answer_extractively(extractive_assistant
     assert len(handler.hits) == 3  # the first try and the openai client's 2 retries with backoff
     assert ans.extractive and not ans.refused and [c.id for c in ans.citations] == [ADVCLIP]
     assert f"HTTP {status}" in ans.notice
+
+
+def test_timeout_falls_back_with_a_message(extractive_assistant, demo_settings, stub_endpoint):
+    from assistant.answer import Assistant
+
+    url, handler = stub_endpoint(500, delay=3.0)
+    settings = replace(demo_settings, extractive=False, openai_base_url=url, llm_timeout=1)
+    a = Assistant(settings, store=extractive_assistant.store, embedder=extractive_assistant.embedder)
+    ans = a.ask(QUESTION)
+    assert ans.extractive and [c.id for c in ans.citations] == [ADVCLIP]
+    assert "did not answer within 1 s" in ans.notice
+
+
+def test_malformed_stream_falls_back(extractive_assistant, demo_settings, stub_endpoint):
+    from assistant.answer import Assistant
+
+    url, handler = stub_endpoint(200)
+    settings = replace(demo_settings, extractive=False, openai_base_url=url, llm_timeout=5)
+    a = Assistant(settings, store=extractive_assistant.store, embedder=extractive_assistant.embedder)
+    ans = a.ask(QUESTION)
+    assert handler.hits and ans.extractive and not ans.refused
+    assert [c.id for c in ans.citations] == [ADVCLIP] and "extractive" in ans.notice
 
 
 def test_bad_key_names_openai_api_key_and_never_shows_it(extractive_assistant, demo_settings, stub_endpoint,
