@@ -123,26 +123,12 @@ def answer_json(answer, qid=None) -> dict:
 
 
 def _read_batch(path: Path) -> list[tuple[str, str]]:
-    items, problems = [], []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PaperchatError(f"{path}: cannot read: {exc}") from exc
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{n}: invalid JSON: {exc.msg}")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
-            problems.append(f"{path}:{n}: expected an object with a non-empty \"question\"")
-            continue
-        items.append((obj.get("id", str(n)), obj["question"]))
+    from assistant.questions import read_question_lines
+
+    rows, problems = read_question_lines(path)
     if problems:
         raise ParseError(problems)
-    return items
+    return [(obj.get("id", str(n)), obj["question"]) for n, obj in rows]
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

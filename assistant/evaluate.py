@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import PaperchatError, ParseError
+from assistant.questions import read_question_lines
 from assistant.records import Paper
 from assistant.settings import Settings
 
@@ -97,22 +98,9 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     """Questions from a JSONL file of {id, question, kind, gold_titles}; problems are reported as file:line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PaperchatError(f"{path}: cannot read the question file: {exc}") from exc
-    out, problems = [], []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{n}: invalid JSON: {exc.msg}")
-            continue
-        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str) or not obj["question"].strip():
-            problems.append(f"{path}:{n}: expected an object with a non-empty \"question\"")
-            continue
+    rows, problems = read_question_lines(path)
+    out = []
+    for n, obj in rows:
         gold = obj.get("gold_titles", obj.get("gold", []))
         if not isinstance(gold, list) or not all(isinstance(g, str) for g in gold):
             problems.append(f"{path}:{n}: \"gold_titles\" should be a list of titles")
