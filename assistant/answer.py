@@ -19,7 +19,7 @@ from assistant.records import Answer, Citation, Sentence, Source
 from assistant.retrieve import Filters, Retriever
 from assistant.settings import Settings
 from assistant.store import Store, open_store
-from assistant.text import acronyms, is_instruction_like, split_sentences, words
+from assistant.text import acronyms, evidence_sentences, words
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ class Assistant:
         self.retriever = Retriever(self.store, self.embedder)
         self._llm = llm
         self._sentences: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._last_question: tuple[str, np.ndarray | None] = ("", None)
+        self._aspect_vectors: np.ndarray | None = None
 
     # -- pieces -------------------------------------------------------------------------------
     @property
@@ -127,7 +129,7 @@ class Assistant:
         cached = self._sentences.get(key)
         if cached is None:
             # Injected instructions in an abstract never reach the LLM, the evidence or the citation checks.
-            sents = [t for t in split_sentences(paper.abstract) if not is_instruction_like(t)]
+            sents = evidence_sentences(paper.abstract)
             cached = (sents, self.embedder.embed(sents))
             if len(self._sentences) > 5000:
                 self._sentences.clear()
@@ -142,17 +144,21 @@ class Assistant:
             done += 1
         return done
 
+    def _question_vector(self, question: str) -> np.ndarray:
+        """The question's embedding; re-rank and evidence selection of one answer share it."""
+        if self._last_question[0] != question:
+            self._last_question = (question, self.embedder.embed([question])[0])
+        return self._last_question[1]
+
     def _citable(self, paper: Source, n: int) -> CitableSource:
         """A paper's title and sentences (embeddings from the cache) ready for citation checks."""
         sents, vecs = self.sentences(paper)
-        title_vec = self.embedder.embed([paper.title])
-        return CitableSource(n, paper.id, paper.title, paper.url, [paper.title] + sents,
-                             np.vstack([title_vec, vecs]) if sents else title_vec,
-                             [set(words(t)) for t in [paper.title] + sents])
+        return CitableSource.from_parts(n, paper.id, paper.title, paper.url, sents, vecs,
+                                        self.embedder.embed([paper.title])[0])
 
     def rerank(self, question: str, sources: list[Source]) -> list[tuple[float, Source]]:
         """Re-score retrieved papers with their best-matching sentence (sharper than chunk-level similarity)."""
-        qv = self.embedder.embed([question])[0]
+        qv = self._question_vector(question)
         scored = []
         for src in sources:
             sents, vecs = self.sentences(src)
@@ -265,7 +271,7 @@ class Assistant:
             return True
         needs_number = re.match(r"\s*how (many|much|long)\b", question, re.IGNORECASE) is not None
         for p in papers:
-            for sent in split_sentences(p.abstract):
+            for sent in self.sentences(p)[0]:
                 have = set(words(sent))
                 if needs_number and not re.search(r"\d", sent):
                     continue
@@ -275,7 +281,7 @@ class Assistant:
 
     def evidence(self, question: str, kind: str, papers: list[Source]) -> dict[str, list[str]]:
         """The abstract sentences most relevant to the question, per paper, in abstract order."""
-        qv = self.embedder.embed([question])[0]
+        qv = self._question_vector(question)
         qw = set(words(question))
         out: dict[str, list[str]] = {}
         per = EVIDENCE_PER_PAPER[kind]
@@ -295,7 +301,9 @@ class Assistant:
 
     def comparison_table(self, papers: list[Source], numbers: dict[str, int]) -> dict:
         """Aspects x papers; each cell an evidence phrase with its citation, or 'not stated in the abstract'."""
-        aspect_vecs = self.embedder.embed(list(ASPECTS.values()))
+        if self._aspect_vectors is None:  # the aspect descriptions are fixed: embedded once
+            self._aspect_vectors = self.embedder.embed(list(ASPECTS.values()))
+        aspect_vecs = self._aspect_vectors
         cells = []
         per_paper = []
         for p in papers:
@@ -387,11 +395,7 @@ class Assistant:
             remap = {c.id: c.n for c in citations}
             for p in table["papers"]:
                 p["n"] = remap.get(p["id"])
-            for row in table["cells"]:
-                for cell, p in zip(row, table["papers"], strict=True):
-                    if cell["citation"] is not None:
-                        cell["citation"] = p["n"]
-            citations = _ensure_cited(citations, chosen, table)
+            citations = _ensure_cited(citations, chosen, table)  # also renumbers the cells
         text = render(sentences, self.settings.unsupported)
         answer = Answer(question=question, text=text, refused=False, kind=kind, citations=citations, sources=shown,
                         sentences=[s for s in sentences if s.supported or self.settings.unsupported == "flag"],

@@ -10,7 +10,7 @@ import numpy as np
 
 from assistant.prompts import NOT_FOUND_KEY
 from assistant.records import Citation, Sentence
-from assistant.text import is_instruction_like, split_sentences, words
+from assistant.text import evidence_sentences, split_sentences, words
 
 # A sentence is supported when its best abstract sentence scores at least this (0.5*cosine + 0.5*word overlap).
 # Calibrated on dev answers: copied/paraphrased sentences score 0.55-0.95, off-topic ones 0.1-0.35.
@@ -36,10 +36,20 @@ class CitableSource:
     word_sets: list[set[str]]
 
     @classmethod
+    def from_parts(cls, n: int, pid: str, title: str, url: str, sentences: list[str], vectors: np.ndarray,
+                   title_vector: np.ndarray) -> CitableSource:
+        """From already embedded abstract sentences; the title counts as a citable sentence too."""
+        vecs = np.vstack([title_vector.reshape(1, -1), vectors])
+        sents = [title] + sentences
+        return cls(n, pid, title, url, sents, vecs, [set(words(s)) for s in sents])
+
+    @classmethod
     def build(cls, n: int, pid: str, title: str, abstract: str, url: str,
               embed: Callable[[list[str]], np.ndarray]) -> CitableSource:
-        sents = [title] + [t for t in split_sentences(abstract) if not is_instruction_like(t)]
-        return cls(n, pid, title, url, sents, embed(sents), [set(words(s)) for s in sents])
+        """Split and embed an abstract (and its title)."""
+        sents = evidence_sentences(abstract)
+        vecs = embed([title] + sents)
+        return cls.from_parts(n, pid, title, url, sents, vecs[1:], vecs[0])
 
 
 def parse_markers(sentence: str) -> tuple[str, list[int]]:

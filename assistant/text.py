@@ -65,3 +65,8 @@ _INSTRUCTION = re.compile(
 def is_instruction_like(sentence: str) -> bool:
     """True for text addressed to a model (prompt injection) rather than describing research."""
     return _INSTRUCTION.search(sentence) is not None
+
+
+def evidence_sentences(abstract: str) -> list[str]:
+    """An abstract's sentences that may serve as evidence: injected instructions are left out."""
+    return [s for s in split_sentences(abstract) if not is_instruction_like(s)]

@@ -29,10 +29,6 @@ class IngestReport:
     chunks_written: int = 0
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def papers_seen(self) -> int:
-        return self.added + self.updated + self.unchanged
-
 
 def _unique_papers(paths: list[Path], fmt: str | None, problems: list[str] | None,
                    duplicates: list[int] | None = None) -> Iterator[Paper]:
