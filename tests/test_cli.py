@@ -30,7 +30,7 @@ def cli_store(tmp_path_factory):
 
 
 def test_stats_json(cli_store):
-    assert json.loads(run("stats", "--store", str(cli_store), "--json").stdout) == {"papers": 76, "chunks": 175}
+    assert json.loads(run("stats", "--store", str(cli_store), "--json").stdout) == {"papers": 76, "chunks": 152}
 
 
 def test_retrieve_only_returns_k_ranked_unique_sources(cli_store):

@@ -55,7 +55,7 @@ def test_ingest_search_and_remove_through_the_server(chroma_server, embedder, tm
     settings = load_settings(chroma_host="127.0.0.1", chroma_port=chroma_server, collection="demo", extractive=True)
     report = ingest_paths([DEMO], settings, embedder=embedder)
     assert report.added == 76
-    assert open_store(settings).stats() == {"papers": 76, "chunks": 175}
+    assert open_store(settings).stats() == {"papers": 76, "chunks": 152}
     again = ingest_paths([DEMO], settings, embedder=embedder)
     assert (again.added, again.unchanged, again.chunks_written) == (0, 76, 0)
     a = Assistant(settings, embedder=embedder)
