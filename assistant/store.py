@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from assistant.embed import DIMENSION, MODEL_NAME
@@ -13,6 +14,7 @@ from assistant.errors import StoreError
 from assistant.settings import Settings
 
 _PAGE = 5000  # rows per Chroma get() call when reading the whole collection
+SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Store:
         self.client = client
         self.collection = collection
         self.where = where  # human-readable location for messages
+        self._sentence_collection = None
 
     def upsert(self, ids: list[str], texts: list[str], embeddings, metadatas: list[dict]) -> None:
         """Insert or replace chunks by id (idempotent)."""
@@ -43,13 +46,60 @@ class Store:
             self.collection.delete(ids=ids)
 
     def delete_papers(self, paper_ids: list[str]) -> int:
-        """Delete every chunk of the given papers; returns the number of chunks removed."""
+        """Delete every chunk (and cached sentence vector) of the given papers; returns the chunks removed."""
         removed = 0
         for pid in paper_ids:
             found = self.collection.get(where={"paper_id": pid}, include=[])
             self.delete(found["ids"])
             removed += len(found["ids"])
+        self.delete_sentences(paper_ids)
         return removed
+
+    # -- sentence vectors: a cache beside the chunks, filled at query time, kept across processes ----------
+    def _sentences(self):
+        if self._sentence_collection is None:
+            self._sentence_collection = self.client.get_or_create_collection(
+                f"{self.collection.name}{SENTENCES_SUFFIX}", metadata=dict(self.collection.metadata or {}),
+                configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        return self._sentence_collection
+
+    def load_sentences(self, keys: list[str]) -> dict[str, tuple[list[str], np.ndarray]]:
+        """Cached sentences and vectors by paper key ("id@content_hash"); unknown keys are left out."""
+        found: dict[str, list[tuple[int, str, np.ndarray]]] = {}
+        for start in range(0, len(keys), 500):
+            try:
+                page = self._sentences().get(where={"key": {"$in": keys[start:start + 500]}},
+                                             include=["documents", "embeddings", "metadatas"])
+            except Exception as exc:  # chromadb raises many types; callers treat the cache as optional
+                raise StoreError(f"cannot read cached sentence vectors from '{self.where}': {exc}") from exc
+            for doc, vec, meta in zip(page["documents"], page["embeddings"], page["metadatas"], strict=True):
+                found.setdefault(str(meta["key"]), []).append((int(meta["i"]), doc or "", vec))
+        out = {}
+        for key, rows in found.items():
+            rows.sort(key=lambda r: r[0])
+            if int(rows[0][0]) == 0 and len(rows) == int(rows[-1][0]) + 1:  # only complete sets
+                out[key] = ([r[1] for r in rows], np.asarray([r[2] for r in rows], dtype=np.float32))
+        return out
+
+    def save_sentences(self, papers: list[tuple[str, str, list[str], np.ndarray]]) -> None:
+        """Keep papers' sentence vectors, given as (key, paper_id, sentences, vectors), in one write."""
+        ids, docs, vecs, metas = [], [], [], []
+        for key, paper_id, sentences, vectors in papers:
+            ids += [f"{key}#{i}" for i in range(len(sentences))]
+            docs += sentences
+            vecs += vectors.tolist()
+            metas += [{"key": key, "paper_id": paper_id, "i": i} for i in range(len(sentences))]
+        if not ids:
+            return
+        try:
+            self._sentences().upsert(ids=ids, documents=docs, embeddings=vecs, metadatas=metas)
+        except Exception as exc:  # e.g. a read-only store directory
+            raise StoreError(f"cannot cache sentence vectors in '{self.where}': {exc}") from exc
+
+    def delete_sentences(self, paper_ids: list[str]) -> None:
+        """Drop the cached sentence vectors of changed or removed papers."""
+        for start in range(0, len(paper_ids), 500):
+            self._sentences().delete(where={"paper_id": {"$in": paper_ids[start:start + 500]}})
 
     def count(self) -> int:
         """Number of chunks."""

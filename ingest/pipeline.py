@@ -84,12 +84,14 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], stale: list[str]) -> None:
+def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], stale: list[str], changed: list[str]) -> None:
     vectors = embedder.embed([c.text for c in chunks])
     store.upsert([c.id for c in chunks], [c.text for c in chunks], vectors.tolist(), [c.metadata for c in chunks])
     # Orphans are deleted only after their replacements are written: a kill -9 in between leaves a
     # paper with two hashes, which the next run detects and rewrites.
     store.delete(stale)
+    if changed:
+        store.delete_sentences(changed)  # cached under the old content hash; recomputed when next needed
 
 
 def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, skip_invalid: bool = False,
@@ -114,6 +116,7 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
     for batch in _batches(_unique_papers(paths, fmt, None), BATCH_PAPERS):
         chunks: list[Chunk] = []
         stale: list[str] = []
+        changed: list[str] = []
         for paper in batch:
             state = states.get(paper.id)
             # Unchanged = same content hash and every chunk present; decided without re-chunking (re-ingest speed).
@@ -123,6 +126,7 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
             new_chunks = chunk_paper(paper)
             if state:
                 report.updated += 1
+                changed.append(paper.id)
                 keep = {c.id for c in new_chunks}
                 stale.extend(cid for cid in state[2] if cid not in keep)
             else:
@@ -130,8 +134,8 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
             chunks.extend(new_chunks)
         if chunks:
             # Loaded only when something changed: an unchanged re-ingest never pays the model start-up.
-            embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads)
-            _write(store, embedder, chunks, stale)
+            embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
+            _write(store, embedder, chunks, stale, changed)
             report.chunks_written += len(chunks)
         done += len(batch)
         if bar is not None:

@@ -183,3 +183,39 @@ def test_different_papers_with_the_same_generic_title_are_both_kept(tmp_path, em
                                         {"id": "b", "title": "Summary", "abstract": "Graphene transistors at 5 nm."}])
     report = ingest_paths([src], settings, embedder=embedder)
     assert (report.added, report.duplicates) == (2, 0)
+
+
+def test_sentence_vectors_are_kept_in_the_store_and_dropped_when_a_paper_changes(tmp_path, embedder, monkeypatch):
+    from assistant.answer import Assistant
+
+    settings = load_settings(store=tmp_path / "s", extractive=True)
+    rows = [{"id": "p1", "title": "Masked image modeling", "abstract": "We mask patches. We reconstruct pixels."},
+            {"id": "p2", "title": "Graph contrastive learning", "abstract": "We contrast graph views. Nodes agree."}]
+    src = _jsonl(tmp_path / "f.jsonl", rows)
+    ingest_paths([src], settings, embedder=embedder)
+    first = Assistant(settings, embedder=embedder)
+    first.retrieve("how are patches reconstructed?")
+    computed = first.sentences(first._source("p1"))
+
+    # A new process reads them back from the store: only the question is embedded.
+    from assistant.embed import MiniLMEmbedding
+
+    embedded: list[str] = []
+    real_embed = MiniLMEmbedding.embed
+    monkeypatch.setattr(MiniLMEmbedding, "embed", lambda self, texts: embedded.extend(texts) or real_embed(self, texts))
+    second = Assistant(settings, embedder=embedder)
+    assert second.retrieve("how are patches reconstructed?")[0].id == "p1"
+    assert embedded == ["how are patches reconstructed?"]
+    loaded = second.sentences(second._source("p1"))
+    assert loaded[0] == computed[0] == ["We mask patches.", "We reconstruct pixels."]
+    assert abs(loaded[1] - computed[1]).max() < 1e-6
+
+    old_key = f"p1@{second._source('p1').metadata['content_hash']}"
+    rows[0]["abstract"] = "We now predict features instead."
+    ingest_paths([_jsonl(src, rows)], settings, embedder=embedder)
+    store = open_store(settings)
+    assert store.load_sentences([old_key]) == {}
+    p2_key = f"p2@{second._source('p2').metadata['content_hash']}"
+    assert list(store.load_sentences([p2_key])) == [p2_key]
+    store.delete_papers(["p2"])
+    assert store.load_sentences([p2_key]) == {}
