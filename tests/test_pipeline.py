@@ -219,3 +219,15 @@ def test_sentence_vectors_are_kept_in_the_store_and_dropped_when_a_paper_changes
     assert list(store.load_sentences([p2_key])) == [p2_key]
     store.delete_papers(["p2"])
     assert store.load_sentences([p2_key]) == {}
+
+
+def test_an_unusable_sentence_cache_costs_time_not_answers(extractive_assistant, monkeypatch):
+    def broken(*args):
+        raise StoreError("Store 'x' is read-only")
+
+    a = extractive_assistant
+    monkeypatch.setattr(a.store, "load_sentences", broken)
+    monkeypatch.setattr(a.store, "save_sentences", broken)
+    a._sentences.clear()
+    ans = a.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
+    assert not ans.refused and ans.sources[0].id == ADVCLIP and ans.citations
