@@ -178,6 +178,8 @@ class Occupancy:
 def build_app(assistant: Assistant) -> gr.Blocks:
     """The Blocks app around one Assistant (shared by all browser sessions); `app.occupancy` counts its handlers."""
     settings = assistant.settings
+    stop_requests: set[str] = set()  # sessions whose running answer should stop at its next step
+    stop_lock = threading.Lock()
     occupancy = Occupancy()
 
     def status() -> str:
@@ -251,7 +253,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                       interactive=False, wrap=True, max_height=420, elem_id="papers")
 
         # -- chat ------------------------------------------------------------------------------
-        def respond(text: str, messages: list, hist: list, flt: Filters, use_extractive: bool) -> Iterator:
+        def respond(text: str, messages: list, hist: list, flt: Filters, use_extractive: bool,
+                    request: gr.Request = None) -> Iterator:
+            session = _session(request)
+            with stop_lock:
+                stop_requests.discard(session)  # a Stop pressed while idle does not stop the next question
             text = (text or "").strip()
             if not text:
                 yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -265,6 +271,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             raw = ""
             try:
                 for event in assistant.stream(text, history=hist, filters=flt, extractive=bool(use_extractive)):
+                    if session in stop_requests:
+                        with stop_lock:
+                            stop_requests.discard(session)
+                        # Leaving the loop closes the stream, and with it the LLM request.
+                        yield (_stopped_messages(messages), gr.Textbox(interactive=True), hist,
+                               render.sources_panel(_turns(hist)), gr.skip(), gr.skip())
+                        return
                     if event.kind == "sources":
                         n = len(event.sources)
                         step["metadata"] = {"title": f"Retrieved {n} paper{'' if n == 1 else 's'}", "status": "done",
@@ -292,20 +305,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 log.exception("answering %r failed", text)
                 raise gr.Error("Answering failed unexpectedly — the details are in the server log.") from None
 
-        def stopped(messages: list, hist: list):
-            """After Stop: close the pending step and say the unfinished answer is not part of the history."""
-            asked = sum(1 for m in messages if m.get("role") == "user")
-            if asked <= len(hist):
-                return gr.skip(), gr.Textbox(interactive=True), gr.skip()
-            messages = list(messages)
-            for m in messages:
-                if (m.get("metadata") or {}).get("status") == "pending":
-                    m["metadata"] = {"title": "Stopped", "status": "done"}
-            if messages and messages[-1].get("role") == "assistant" and not messages[-1].get("metadata"):
-                messages.pop()  # the partial, unverified text
-            messages.append({"role": "assistant",
-                             "content": "■ *Stopped. Unverified partial text removed; ask again to get an answer.*"})
-            return messages, gr.Textbox(interactive=True), render.sources_panel(_turns(hist))
+        def stopped(request: gr.Request):
+            """Stop: the running answer ends itself at its next step (see `respond`), so nothing it yields late
+            can overwrite the stopped state (cancelling the event raced with its last streamed update)."""
+            with stop_lock:
+                stop_requests.add(_session(request))
 
         chat_outputs = [chat, question, history, panel, md_file, bib_file]
         chat_inputs = [question, chat, history, filters, extractive]
@@ -314,7 +318,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                       api_name="ask", concurrency_id="assistant", concurrency_limit=ASSISTANT_CONCURRENCY,
                       show_progress="hidden")
         asked.then(lambda: gr.Textbox(interactive=True), None, [question], queue=False, show_progress="hidden")
-        stop.click(stopped, [chat, history], [chat, question, panel], cancels=[asked], queue=False)
+        stop.click(stopped, None, None, queue=False)
         new_chat.click(lambda: ([], [], render.sources_panel([]), gr.DownloadButton(value=None, interactive=False),
                                 gr.DownloadButton(value=None, interactive=False)),
                        None, [chat, history, panel, md_file, bib_file], queue=False, cancels=[asked])
@@ -397,6 +401,23 @@ def _uploaded(paths: list[str], cache: str) -> list[Path]:
                            print_exception=False)
         out.append(path)
     return out
+
+
+def _session(request: gr.Request | None) -> str:
+    return getattr(request, "session_hash", None) or ""
+
+
+def _stopped_messages(messages: list) -> list:
+    """The chat after Stop: the pending step closed, the unverified partial text replaced by a note."""
+    messages = list(messages)
+    for m in messages:
+        if (m.get("metadata") or {}).get("status") == "pending":
+            m["metadata"] = {"title": "Stopped", "status": "done"}
+    if messages and messages[-1].get("role") == "assistant" and not messages[-1].get("metadata"):
+        messages.pop()  # the partial, unverified text
+    messages.append({"role": "assistant",
+                     "content": "■ *Stopped. Unverified partial text removed; ask again to get an answer.*"})
+    return messages
 
 
 def _turns(hist: list[tuple[str, Answer]]) -> list[tuple[int, Answer]]:
