@@ -304,12 +304,14 @@ class _SlowScriptedLLM:
 
     label = "scripted stand-in"
 
-    def __init__(self):
+    def __init__(self, first_token_after: float = 0.0):
         self.tokens = 0
         self.closed = False
+        self.first_token_after = first_token_after
 
     def stream(self, system: str, user: str, **options):
         try:
+            time.sleep(self.first_token_after)  # a model still reading its prompt
             for word in ("AdvCLIP builds a universal adversarial patch that fools every downstream task. " * 40).split():
                 time.sleep(0.1)
                 self.tokens += 1
@@ -344,3 +346,25 @@ def test_stop_mid_stream_with_scripted_llm_leaves_assistant_usable(ui, server, m
     page.locator("#question textarea").press("Enter")
     expect(page.locator('#chat [data-testid="bot"]').last).to_contain_text("References", timeout=10_000)
     expect(page.locator('#chat a[href^="#src-1-1"]').first).to_be_visible()
+
+
+def test_stop_before_the_first_token_takes_effect_at_once(ui, server, monkeypatch):
+    from playwright.sync_api import expect
+
+    page = ui.page
+    llm = _SlowScriptedLLM(first_token_after=4.0)
+    monkeypatch.setattr(server.assistant, "_llm", llm)
+    page.locator("#extractive input").uncheck()
+    retrieved = page.locator("#chat").get_by_text(re.compile(r"Retrieved \d+ papers?"))
+    before = retrieved.count()
+    page.locator("#question textarea").fill(LOOKUP)
+    page.locator("#question textarea").press("Enter")
+    expect(retrieved).to_have_count(before + 1)  # this question's sources are on screen; the LLM is "reading"
+    clicked = time.monotonic()
+    page.locator("#stop").click()
+    expect(page.locator("#chat")).to_contain_text("Stopped", timeout=2000)  # not after the 4 s first token
+    assert time.monotonic() - clicked < 2.5
+    deadline = time.monotonic() + 10
+    while not llm.closed and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert llm.closed and llm.tokens <= 1, (llm.closed, llm.tokens)  # closed at its first token

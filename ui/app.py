@@ -9,6 +9,7 @@ import atexit
 import hashlib
 import inspect
 import logging
+import queue
 import re
 import shutil
 import tempfile
@@ -270,14 +271,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             t0 = time.perf_counter()
             raw = ""
             try:
-                for event in assistant.stream(text, history=hist, filters=flt, extractive=bool(use_extractive)):
-                    if session in stop_requests:
-                        with stop_lock:
-                            stop_requests.discard(session)
-                        # Leaving the loop closes the stream, and with it the LLM request.
-                        yield (_stopped_messages(messages), gr.Textbox(interactive=True), hist,
-                               render.sources_panel(_turns(hist)), gr.skip(), gr.skip())
-                        return
+                events = assistant.stream(text, history=hist, filters=flt, extractive=bool(use_extractive))
+                finished = False
+                for event in _until_stopped(events, lambda: session in stop_requests):
                     if event.kind == "sources":
                         n = len(event.sources)
                         step["metadata"] = {"title": f"Retrieved {n} paper{'' if n == 1 else 's'}", "status": "done",
@@ -291,6 +287,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         messages[-1] = {"role": "assistant", "content": render.streaming_text(raw)}
                         yield messages, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
                     elif event.answer is not None:
+                        finished = True
                         answer = event.answer
                         hist = list(hist) + [(text, answer)]
                         messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer, turn)}
@@ -298,6 +295,12 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         yield (messages, gr.Textbox(interactive=True), hist, render.sources_panel(_turns(hist)),
                                gr.DownloadButton(value=md_path, interactive=True),
                                gr.DownloadButton(value=bib_path, interactive=True))
+                with stop_lock:
+                    stopped_now = session in stop_requests
+                    stop_requests.discard(session)
+                if stopped_now and not finished:
+                    yield (_stopped_messages(messages), gr.Textbox(interactive=True), hist,
+                           render.sources_panel(_turns(hist)), gr.skip(), gr.skip())
             except PaperchatError as exc:
                 log.warning("answering %r failed: %s", text, exc, exc_info=log.isEnabledFor(logging.DEBUG))
                 raise gr.Error(str(exc), print_exception=False) from None
@@ -306,8 +309,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 raise gr.Error("Answering failed unexpectedly — the details are in the server log.") from None
 
         def stopped(request: gr.Request):
-            """Stop: the running answer ends itself at its next step (see `respond`), so nothing it yields late
-            can overwrite the stopped state (cancelling the event raced with its last streamed update)."""
+            """Stop: the running answer notices within 0.1 s and ends itself (see `respond`), so nothing it yields
+            late can overwrite the stopped state (cancelling the event raced with its last streamed update)."""
             with stop_lock:
                 stop_requests.add(_session(request))
 
@@ -401,6 +404,44 @@ def _uploaded(paths: list[str], cache: str) -> list[Path]:
                            print_exception=False)
         out.append(path)
     return out
+
+
+_END = object()
+
+
+def _until_stopped(events: Iterator, stop: Callable[[], bool], poll: float = 0.1) -> Iterator:
+    """The events of an answer, produced on a worker thread so that a Stop is noticed within `poll` seconds even
+    while the producer waits (e.g. for the LLM's first token). When iteration ends early, the worker closes the
+    producer as soon as it yields again, which closes its LLM request."""
+    out: queue.Queue = queue.Queue()
+    abandoned = threading.Event()
+
+    def work() -> None:
+        try:
+            for event in events:
+                if abandoned.is_set():
+                    break
+                out.put((True, event))
+        except Exception as exc:  # handed to the consumer, which reports it
+            out.put((False, exc))
+        finally:
+            getattr(events, "close", lambda: None)()  # a generator's cleanup ends its LLM request
+            out.put((True, _END))
+
+    threading.Thread(target=work, daemon=True, name="answer-events").start()
+    try:
+        while not stop():
+            try:
+                ok, item = out.get(timeout=poll)
+            except queue.Empty:
+                continue
+            if not ok:
+                raise item
+            if item is _END:
+                return
+            yield item
+    finally:
+        abandoned.set()
 
 
 def _session(request: gr.Request | None) -> str:
