@@ -136,33 +136,39 @@ class Assistant:
     def sentences_of(self, papers: list[Source]) -> list[tuple[list[str], np.ndarray]]:
         """Sentences and embeddings of several papers: from memory, else the store's cache, else embedded
         (all missing papers in one call, both cores) and saved to the store for later queries and processes."""
-        # A changed abstract gets a new key, so stale vectors are never used.
+        # A changed abstract gets a new key, so stale vectors are never used. Results are gathered in a local
+        # dict: the UI's warm-up thread may clear the shared memory cache at any moment.
         keys = [f"{p.id}@{p.metadata.get('content_hash', '')}" for p in papers]
-        missing = [k for k in dict.fromkeys(keys) if k not in self._sentences]
-        if missing:
-            if len(self._sentences) + len(missing) > SENTENCE_MEMORY:
-                self._sentences.clear()
-            try:
-                self._sentences.update(self.store.load_sentences(missing))
-            except StoreError as exc:  # a cache: an unreadable one costs time, not answers
-                log.debug("sentence cache unreadable: %s", exc)
-            todo = [(k, p) for k, p in zip(keys, papers, strict=True) if k not in self._sentences]
-            todo = list({k: p for k, p in todo}.items())
+        have = {k: v for k in dict.fromkeys(keys) if (v := self._sentences.get(k)) is not None}
+        missing = [k for k in dict.fromkeys(keys) if k not in have]
+        if not missing:
+            return [have[k] for k in keys]
+        new: dict[str, tuple[list[str], np.ndarray]] = {}
+        try:
+            new.update(self.store.load_sentences(missing))
+        except StoreError as exc:  # a cache: an unreadable one costs time, not answers
+            log.debug("sentence cache unreadable: %s", exc)
+        todo = list({k: p for k, p in zip(keys, papers, strict=True) if k in missing and k not in new}.items())
+        if todo:
             # Injected instructions in an abstract never reach the LLM, the evidence or the citation checks.
             sents = [evidence_sentences(p.abstract) for _, p in todo]
             vecs = self.embedder.embed([s for group in sents for s in group])
             start = 0
             for (key, _), group in zip(todo, sents, strict=True):
-                self._sentences[key] = (group, vecs[start:start + len(group)])
+                new[key] = (group, vecs[start:start + len(group)])
                 start += len(group)
             try:
-                self.store.save_sentences([(key, paper.id, *self._sentences[key]) for key, paper in todo])
+                self.store.save_sentences([(key, paper.id, *new[key]) for key, paper in todo])
             except StoreError as exc:  # e.g. a read-only store: answers still work, only slower next time
                 log.debug("sentence cache not written: %s", exc)
-        return [self._sentences[k] for k in keys]
+        if len(self._sentences) + len(new) > SENTENCE_MEMORY:
+            self._sentences.clear()
+        self._sentences.update(new)
+        have.update(new)
+        return [have[k] for k in keys]
 
-    def warm(self, limit: int = 2000, batch: int = 64) -> int:
-        """Load or embed the sentences of up to `limit` papers ahead of time (the UI runs this in the background)."""
+    def warm(self, limit: int = SENTENCE_MEMORY, batch: int = 64) -> int:
+        """Load (or embed once and store) the sentences of up to `limit` papers; the UI runs this in the background."""
         self._word_index()
         pids = list(self.retriever.papers)[:limit]
         for start in range(0, len(pids), batch):
