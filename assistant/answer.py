@@ -315,7 +315,7 @@ class Assistant:
             return True
         needs_number = re.match(r"\s*how (many|much|long)\b", question, re.IGNORECASE) is not None
         for p in papers:
-            for sent in self.sentences(p)[0]:
+            for sent in evidence_sentences(p.abstract):  # the texts only: no embedding or store read needed
                 have = set(words(sent))
                 if needs_number and not re.search(r"\d", sent):
                     continue
