@@ -101,6 +101,19 @@ class Store:
         for start in range(0, len(paper_ids), 500):
             self._sentences().delete(where={"paper_id": {"$in": paper_ids[start:start + 500]}})
 
+    def current_embedder(self) -> bool:
+        """True when the stored vectors come from this paperchat's embedder."""
+        return (self.collection.metadata or {}).get("embedder") in (None, MODEL_NAME)
+
+    def mark_current_embedder(self) -> None:
+        """Record that every vector is now from this paperchat's embedder; cached sentence vectors are dropped."""
+        try:
+            self.client.delete_collection(f"{self.collection.name}{SENTENCES_SUFFIX}")
+        except Exception:  # chromadb raises NotFoundError/ValueError variants when there is none
+            pass
+        self._sentence_collection = None
+        self.collection.modify(metadata={"embedder": MODEL_NAME, "dimension": DIMENSION})
+
     def count(self) -> int:
         """Number of chunks."""
         return self.collection.count()
@@ -157,8 +170,11 @@ def _client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings), str(settings.store)
 
 
-def open_store(settings: Settings, create: bool = False) -> Store:
-    """Open the paper collection; with create=False a missing or empty store is a StoreError."""
+def open_store(settings: Settings, create: bool = False, other_embedder: bool = False) -> Store:
+    """Open the paper collection; with create=False a missing or empty store is a StoreError.
+
+    A store whose vectors came from another embedder of the same dimension is a StoreError too, unless
+    other_embedder=True (ingest.pipeline.open_for_writing then re-embeds it)."""
     if not settings.chroma_host and not create and not settings.store.exists():
         raise StoreError(f"Store '{settings.store}' does not exist — run: paperchat ingest <file> --store {settings.store}")
     client, where = _client(settings)
@@ -177,11 +193,15 @@ def open_store(settings: Settings, create: bool = False) -> Store:
             raise StoreError(f"cannot open store '{where}': {exc}") from exc
         raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}") from exc
     found = collection.metadata or {}
-    if found.get("dimension") not in (None, DIMENSION) or found.get("embedder") not in (None, MODEL_NAME):
+    if found.get("dimension") not in (None, DIMENSION):
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r} "
                          f"({found.get('dimension')} dims), this paperchat uses {MODEL_NAME!r} ({DIMENSION}) — "
                          f"ingest into a new --store directory")
     store = Store(client, collection, where)
+    if not other_embedder and not store.current_embedder():
+        raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r}, this paperchat uses "
+                         f"{MODEL_NAME!r} — re-embed it by ingesting into it (paperchat ingest FILE --store {where}) "
+                         f"or by serving it (paperchat serve --store {where}), or use a new --store directory")
     if not create and store.count() == 0:
         raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}")
     return store

@@ -16,6 +16,7 @@ from ingest.chunk import chunk_paper, content_hash
 from ingest.parse import iter_records, normalize_title_key
 
 BATCH_PAPERS = 64  # papers embedded and written per Chroma upsert
+REEMBED_BATCH = 256  # chunks per upsert when a store is re-embedded
 
 
 @dataclass
@@ -94,6 +95,26 @@ def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], stale: 
         store.delete_sentences(changed)  # cached under the old content hash; recomputed when next needed
 
 
+def open_for_writing(settings: Settings, embedder: MiniLMEmbedding | None = None, quiet: bool = True) -> Store:
+    """The store, created if needed; one built by an earlier embedder is re-embedded first, from its own chunk texts.
+
+    Vectors are rewritten in place and the store is marked current only at the end, so an interrupted run is
+    simply redone next time; nothing is lost, since every chunk keeps its text and metadata."""
+    store = open_store(settings, create=True, other_embedder=True)
+    if store.current_embedder():
+        return store
+    embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
+    chunks = list(store.iter_chunks())
+    if not quiet:
+        print(f"paperchat: re-embedding the {len(chunks)} chunks of {store.where} with {embedder.model_name}",
+              file=sys.stderr, flush=True)
+    for batch in _batches(chunks, REEMBED_BATCH):
+        vectors = embedder.embed([c.text for c in batch])
+        store.upsert([c.id for c in batch], [c.text for c in batch], vectors.tolist(), [c.metadata for c in batch])
+    store.mark_current_embedder()
+    return store
+
+
 def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, skip_invalid: bool = False,
                  progress: Callable[[int, int], None] | None = None, quiet: bool = True,
                  embedder: MiniLMEmbedding | None = None) -> IngestReport:
@@ -105,7 +126,7 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
     report = IngestReport(duplicates=duplicates, problems=problems)
     if total == 0:
         return report
-    store = open_store(settings, create=True)
+    store = open_for_writing(settings, embedder, quiet)
     states = store.paper_states()
     bar = None
     if not quiet:

@@ -231,3 +231,40 @@ def test_an_unusable_sentence_cache_costs_time_not_answers(extractive_assistant,
     a._sentences.clear()
     ans = a.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
     assert not ans.refused and ans.sources[0].id == ADVCLIP and ans.citations
+
+
+def test_store_from_an_earlier_embedder_is_re_embedded_when_written_or_served(tmp_path, embedder):
+    import numpy as np
+
+    from ui.app import _open_or_seed
+
+    settings = load_settings(store=tmp_path / "s", extractive=True)
+    rows = [{"id": "p1", "title": "Masked image modeling", "abstract": "We mask patches. We reconstruct pixels."},
+            {"id": "p2", "title": "Graph contrastive learning", "abstract": "We contrast graph views. Nodes agree."}]
+    ingest_paths([_jsonl(tmp_path / "a.jsonl", rows)], settings, embedder=embedder)
+
+    def make_old() -> None:  # what an earlier paperchat left: other vectors, another embedder's name, a sentence cache
+        store = open_store(settings, other_embedder=True)
+        old = store.collection.get(include=["documents", "metadatas"])
+        store.upsert(old["ids"], old["documents"], [[1.0] + [0.0] * 383] * len(old["ids"]), old["metadatas"])
+        store.save_sentences([("p1@old", "p1", ["We mask patches."], np.ones((1, 384), dtype=np.float32))])
+        store.collection.modify(metadata={"embedder": "all-MiniLM-L6-v2 (int8 ONNX)", "dimension": 384})
+
+    def assert_current() -> None:
+        store = open_store(settings)  # no longer refused
+        got = store.collection.get(include=["documents", "embeddings"])
+        assert abs(np.asarray(got["embeddings"]) - embedder.embed(got["documents"])).max() < 1e-5
+        assert store.load_sentences(["p1@old"]) == {}
+
+    make_old()
+    with pytest.raises(StoreError, match="re-embed it"):
+        open_store(settings)
+    report = ingest_paths([_jsonl(tmp_path / "b.jsonl", [{"id": "p3", "title": "Speech recognition",
+                                                          "abstract": "We transcribe audio."}])],
+                          settings, embedder=embedder)
+    assert report.added == 1 and open_store(settings).stats() == {"papers": 3, "chunks": 3}
+    assert_current()
+
+    make_old()
+    assert _open_or_seed(settings, None).stats() == {"papers": 3, "chunks": 3}  # what `make run` does
+    assert_current()

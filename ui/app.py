@@ -104,17 +104,18 @@ def serve(settings: Settings, demo: Path | None = None) -> None:
 
 def _open_or_seed(settings: Settings, demo: Path | None):
     """The store; a missing or empty one is filled from `demo`, or served empty so papers can be uploaded."""
+    from ingest.pipeline import ingest_paths, open_for_writing
+
     try:
         return open_store(settings)
     except StoreError:
-        store = open_store(settings, create=True)  # a wrong embedder or unreachable server fails here, with its message
+        # An unreachable server fails here with its message; a store from an earlier embedder is re-embedded.
+        store = open_for_writing(settings, quiet=False)
         if store.count():
-            raise
+            return store
     if demo is None:
         log.warning("store %s is empty; add papers in the Corpus tab or run: paperchat ingest <file>", store.where)
         return store
-    from ingest.pipeline import ingest_paths
-
     print(f"paperchat: store {store.where} is empty; ingesting {demo}", flush=True)
     ingest_paths([Path(demo)], settings, quiet=False)
     return open_store(settings)
