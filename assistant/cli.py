@@ -8,8 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
-from assistant import offline as _offline  # noqa: F401  (before third-party imports)
+from assistant import offline
 from assistant.errors import PaperchatError, ParseError
+from assistant.kinds import KINDS
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("paperchat")
@@ -45,12 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="?")
     _common(p)
     _filters(p)
-    p.add_argument("--batch", type=Path, help="JSONL file of {id, question}; one JSON answer per line")
+    p.add_argument("--batch", type=Path, help="JSONL file of {id, question, conversation?}; one JSON answer per line "
+                   "(lines with the same conversation are answered in order, each with the earlier turns as history)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--k", type=int, help="number of sources (default 5)")
     p.add_argument("--retrieve-only", action="store_true", help="skip the LLM; return the ranked sources")
     p.add_argument("--extractive", action="store_true", help="answer from abstract sentences, no LLM")
-    p.add_argument("--kind", choices=["lookup", "comparative", "summary", "topic"], help="override routing")
+    p.add_argument("--kind", choices=list(KINDS), help="override routing")
 
     p = sub.add_parser("stats", help="papers and chunks in the store")
     _common(p)
@@ -88,7 +90,7 @@ def _settings(args: argparse.Namespace, **extra) -> Settings:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from ingest.pipeline import ingest_paths
+    from assistant.corpus import ingest_paths
 
     settings = _settings(args)
     report = ingest_paths(args.paths, settings, fmt=args.format, skip_invalid=args.skip_invalid, quiet=args.quiet)
@@ -109,64 +111,100 @@ def answer_json(answer, qid=None) -> dict:
         "question": answer.question,
         "answer": answer.text,
         "refused": answer.refused,
+        "refusal": answer.refusal.reason if answer.refusal else None,
         "citations": [{"n": c.n, "id": c.id, "title": c.title} for c in answer.citations],
-        "sources": [{"id": s.id, "title": s.title, "score": s.score} for s in answer.sources],
+        "sources": [_source_json(s) for s in answer.sources],
         "kind": answer.kind,
-        "table": answer.table,
-        "sentences": [{"text": s.text, "citations": s.citations, "supported": s.supported, "evidence": s.evidence}
-                      for s in answer.sentences],
+        "table": answer.table.as_json() if answer.table else None,
+        "sentences": [{"text": s.text, "citations": list(s.citations), "supported": s.supported,
+                       "verdict": s.verdict, "score": s.support, "evidence": s.evidence} for s in answer.sentences],
         "extractive": answer.extractive,
         "notice": answer.notice,
         "standalone_question": answer.standalone_question or None,
-        **{k: answer.timings.get(k) for k in ("retrieve_ms", "first_token_ms", "total_ms")},
+        **answer.timings.as_json(),
     }
 
 
-def _read_batch(path: Path) -> list[tuple[str, str]]:
+def _source_json(s) -> dict:
+    return {"id": s.id, "title": s.title, "score": s.score}
+
+
+def _read_batch(path: Path) -> list[tuple[str, str, str | None]]:
+    """(id, question, conversation) per line; every bad line reported as `file:line: what is wrong`."""
     from assistant.questions import read_question_lines
 
     rows, problems = read_question_lines(path)
+    for n, obj in rows:
+        conv = obj.get("conversation")
+        if conv is not None and not isinstance(conv, str | int):
+            problems.append(f"{path}:{n}: \"conversation\" must be a string or a number")
     if problems:
         raise ParseError(problems)
-    return [(obj.get("id", str(n)), obj["question"]) for n, obj in rows]
+    return [(obj.get("id", str(n)), obj["question"],
+             None if obj.get("conversation") is None else str(obj["conversation"])) for n, obj in rows]
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from assistant.answer import Assistant
-    from assistant.retrieve import Filters
+    from assistant.service import Assistant
 
     if not args.question and not args.batch:
         raise PaperchatError("give a QUESTION or --batch FILE.jsonl")
-    items = _read_batch(args.batch) if args.batch else [(None, args.question)]
+    items = _read_batch(args.batch) if args.batch else [(None, args.question, None)]
     settings = _settings(args, extractive=True if args.extractive else None)
-    filters = Filters(since=args.since, until=args.until, author=args.author, tag=args.tag)
+    filters = _parse_filters(args)
     assistant = Assistant(settings)
+    histories: dict[str, list] = {}
     try:
-        for qid, question in items:
+        for qid, question, conv in items:
+            history = histories.setdefault(conv, []) if conv is not None else []
             if args.retrieve_only:
-                sources = assistant.retrieve(question, k=args.k, filters=filters)
-                out = {"id": qid, "question": question, "answer": None, "refused": False, "citations": [],
-                       "sources": [{"id": s.id, "title": s.title, "score": s.score} for s in sources]}
-                print(json.dumps(out, ensure_ascii=False), flush=True)
+                print(json.dumps(_retrieve_json(assistant, qid, question, args.k, filters, args.kind, history),
+                                 ensure_ascii=False), flush=True)
                 continue
+            answer = _ask_one(assistant, question, history, filters, args, stream=not (args.json or args.batch))
+            if conv is not None:
+                history.append((question, answer))
             if args.json or args.batch:
-                answer = assistant.ask(question, filters=filters, kind=args.kind, k=args.k)
                 print(json.dumps(answer_json(answer, qid), ensure_ascii=False), flush=True)
-                continue
-            answer = None
-            for event in assistant.stream(question, filters=filters, kind=args.kind, k=args.k):
-                if event.kind == "sources":
-                    print("Sources: " + "; ".join(s.title for s in event.sources[:5]), file=sys.stderr)
-                elif event.kind == "delta":
-                    print(event.text, end="", file=sys.stderr, flush=True)
-                else:
-                    answer = event.answer
-            print(file=sys.stderr)
-            print(format_answer(answer))
+            else:
+                print(format_answer(answer))
     finally:
-        if assistant._llm is not None:
-            assistant._llm.close()
+        assistant.close()
     return 0
+
+
+def _parse_filters(args: argparse.Namespace):
+    from assistant.records import Filters, parse_date
+
+    for name in ("since", "until"):
+        value = getattr(args, name)
+        if value and parse_date(value) is None:
+            raise PaperchatError(f"--{name} {value!r} is not a date — use YYYY, YYYY-MM or YYYY-MM-DD")
+    return Filters.from_text(args.since, args.until, args.author, args.tag)
+
+
+def _retrieve_json(assistant, qid, question: str, k, filters, kind, history) -> dict:
+    import time
+
+    t0 = time.perf_counter()
+    sources = assistant.retrieve(question, k=k, filters=filters, kind=kind, history=history)
+    return {"id": qid, "question": question, "answer": None, "refused": False, "citations": [],
+            "sources": [_source_json(s) for s in sources], "retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
+
+
+def _ask_one(assistant, question: str, history: list, filters, args: argparse.Namespace, stream: bool):
+    """One answer; on a terminal the sources and the LLM's text are shown as they come."""
+    answer = None
+    for event in assistant.stream(question, history=history, filters=filters, kind=args.kind, k=args.k):
+        if event.kind == "answer":
+            answer = event.answer
+        elif stream and event.kind == "sources":
+            print("Sources: " + "; ".join(s.title for s in event.sources[:5]), file=sys.stderr)
+        elif stream and event.kind == "delta":
+            print(event.text, end="", file=sys.stderr, flush=True)
+    if stream:
+        print(file=sys.stderr)
+    return answer
 
 
 def format_answer(answer) -> str:
@@ -174,10 +212,10 @@ def format_answer(answer) -> str:
     lines = [answer.text]
     if answer.table:
         lines.append("")
-        cols = [f"[{p['n']}] {p['title'].split(':')[0]}" for p in answer.table["papers"]]
+        cols = [f"[{c.n}] {c.title.split(':')[0]}" for c in answer.table.papers]
         lines.append(" | ".join(["aspect"] + cols))
-        for aspect, row in zip(answer.table["aspects"], answer.table["cells"], strict=True):
-            cells = [c["text"] + (f" [{c['citation']}]" if c["citation"] else "") for c in row]
+        for aspect, row in zip(answer.table.aspects, answer.table.cells, strict=True):
+            cells = [c.text + (f" [{c.citation}]" if c.citation else "") for c in row]
             lines.append(" | ".join([aspect] + cells))
     if answer.notice:
         lines += ["", f"({answer.notice})"]
@@ -187,18 +225,21 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
+def _open(args: argparse.Namespace):
+    from assistant.embed import DIMENSION, MODEL_NAME  # constants only: no model is loaded
     from assistant.store import open_store
 
-    stats = open_store(_settings(args)).stats()
+    return open_store(_settings(args), MODEL_NAME, DIMENSION)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    stats = _open(args).stats()
     print(json.dumps(stats) if args.json else f"{stats['papers']} papers, {stats['chunks']} chunks")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from assistant.store import open_store
-
-    removed = open_store(_settings(args)).delete_papers(args.ids)
+    removed = _open(args).delete_papers(args.ids)
     print(f"removed {removed} chunks", file=sys.stderr)
     return 0
 
@@ -229,6 +270,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a command, print errors as messages, exit non-zero on failure."""
+    offline.apply()  # before any third-party import reads the environment
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -1,4 +1,6 @@
-"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX from PyPI) as a LlamaIndex BaseEmbedding."""
+"""The offline embedder: all-MiniLM-L6-v2 (int8 ONNX from PyPI); plain onnxruntime, no framework import.
+
+The LlamaIndex adapter (a BaseEmbedding around this class) lives in assistant/llamaindex.py."""
 
 from __future__ import annotations
 
@@ -9,8 +11,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from assistant.errors import ConfigError
 from assistant.hashing import file_sha256
@@ -85,46 +85,31 @@ def quantized_model(cache_dir: Path) -> Path:
     return target
 
 
-class MiniLMEmbedding(BaseEmbedding):
+class MiniLMEmbedding:
     """Mean-pooled, L2-normalised MiniLM sentence embeddings with dynamic padding."""
 
     # One text per run: no padding at all, and the activations stay in the core's L2 cache. Measured on SciFact
     # chunks with the int8 model: 37.7 abstracts/s at batch 1, 29.1 at 4, 24.7 at 16, 21.2 at 32.
     batch_size: int = 1
-    _session = PrivateAttr()
-    _bulk_session = PrivateAttr()
-    _threads = PrivateAttr()
-    _tokenizer = PrivateAttr()
+    model_name: str = MODEL_NAME
+    dimension: int = DIMENSION
 
-    def __init__(self, threads: int = 2, cache_dir: Path | None = None, **kwargs):
-        super().__init__(model_name=MODEL_NAME, embed_batch_size=64, **kwargs)
+    def __init__(self, threads: int = 2, cache_dir: Path | None = None):
         import onnxruntime as ort
         import tokenizers
 
         model = quantized_model(cache_dir or Path.home() / ".cache" / "paperchat")
         tok_path = locate_package_file(*TOKENIZER_FILE)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(str(model), _options(threads), providers=["CPUExecutionProvider"])
         # Bulk embedding runs one single-threaded session per core on different texts: small matrices
         # parallelise poorly inside one run, whole texts side by side keep both cores busy.
-        bulk = ort.SessionOptions()
-        bulk.intra_op_num_threads = 1
-        bulk.inter_op_num_threads = 1
-        bulk.log_severity_level = 3
-        self._bulk_session = ort.InferenceSession(str(model), bulk, providers=["CPUExecutionProvider"])
+        self._bulk_session = ort.InferenceSession(str(model), _options(1), providers=["CPUExecutionProvider"])
         self._threads = max(1, threads)
         tok = tokenizers.Tokenizer.from_file(str(tok_path))
         tok.enable_truncation(max_length=MAX_TOKENS)
         # The shipped tokenizer pads every text to 128; padding to the batch's longest is ~15x cheaper per query.
         tok.enable_padding(pad_id=0, pad_token="[PAD]")
         self._tokenizer = tok
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "MiniLMEmbedding"
 
     def count_tokens(self, text: str) -> int:
         """Word-piece tokens MiniLM sees for a text (after truncation)."""
@@ -159,15 +144,12 @@ class MiniLMEmbedding(BaseEmbedding):
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
-    # LlamaIndex interface
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self.embed([query])[0].tolist()
 
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self.embed([text])[0].tolist()
+def _options(threads: int):
+    import onnxruntime as ort
 
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self.embed(texts).tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return options

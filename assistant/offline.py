@@ -1,4 +1,4 @@
-"""Offline switches that must be set before the third-party imports read them."""
+"""Offline switches that must be set before the third-party imports read them; entry points call apply()."""
 
 import os
 from importlib.util import find_spec
@@ -6,7 +6,10 @@ from pathlib import Path
 
 
 def _tiktoken_cache() -> str | None:
-    spec = find_spec("llama_index.core")
+    try:
+        spec = find_spec("llama_index.core")
+    except ModuleNotFoundError:  # llama_index not installed: nothing to point at
+        return None
     if spec is None or not spec.submodule_search_locations:
         return None
     # llama-index-core ships tiktoken's encodings; without this tiktoken downloads them.
@@ -29,6 +32,3 @@ def apply() -> None:
     cache = _tiktoken_cache()
     if cache and "TIKTOKEN_CACHE_DIR" not in os.environ:
         os.environ["TIKTOKEN_CACHE_DIR"] = cache
-
-
-apply()

@@ -1,44 +1,89 @@
-"""The Chroma store: the only module that talks to chromadb."""
+"""The Chroma store: the only module that talks to chromadb and knows the storage layout.
+
+Papers are stored as chunks whose flat metadata carries the paper's fields ("; "-joined lists, the date as a
+sortable int for range filters); that encoding is written and decoded here only, everything above sees records.
+Dense search goes straight to `collection.query` (cosine distances, filters as Chroma `where`): simpler and
+exact where the LlamaIndex vector store reported exp(-distance) that had to be undone.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
-from assistant.embed import DIMENSION, MODEL_NAME
 from assistant.errors import StoreError
+from assistant.records import Chunk, Filters, Paper, PaperState, StoredPaper, parse_date
 from assistant.settings import Settings
 
 _PAGE = 5000  # rows per Chroma get() call when reading the whole collection
 SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
+_SEP = "; "
 
 
-@dataclass
-class StoredChunk:
-    """A chunk as read back from the store."""
+def encode_paper(paper: Paper) -> dict:
+    """A paper's fields as flat Chroma metadata."""
+    date = parse_date(paper.published)
+    return {"paper_id": paper.id, "title": paper.title, "abstract": paper.abstract,
+            "authors": _SEP.join(paper.authors), "published": paper.published,
+            "published_int": int(date.strftime("%Y%m%d")) if date else 0, "url": paper.url,
+            "categories": _SEP.join(paper.categories), "source": paper.source}
 
-    id: str
-    text: str
-    metadata: dict
+
+def decode_paper(meta: dict) -> StoredPaper:
+    """Flat Chroma metadata back to the typed paper."""
+    text = str(meta.get("published", "") or "")
+    return StoredPaper(id=str(meta.get("paper_id", "")), title=str(meta.get("title", "")),
+                       abstract=str(meta.get("abstract", "")), authors=_split(meta.get("authors")),
+                       published=parse_date(text), published_text=text, url=str(meta.get("url", "") or ""),
+                       categories=_split(meta.get("categories")), content_hash=str(meta.get("content_hash", "")))
+
+
+def _split(value) -> tuple[str, ...]:
+    return tuple(p.strip() for p in str(value or "").split(";") if p.strip())
+
+
+def _where(filters: Filters | None) -> dict | None:
+    """The part of the filters Chroma can apply itself (dates, ids); author/tag are checked on decoded papers."""
+    conds: list[dict] = []
+    if filters and filters.since:
+        conds.append({"published_int": {"$gte": int(filters.since.strftime("%Y%m%d"))}})
+    if filters and filters.until:
+        conds.append({"published_int": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
+    if filters and filters.ids:
+        conds.append({"paper_id": {"$in": list(filters.ids)}})
+    if not conds:
+        return None
+    return conds[0] if len(conds) == 1 else {"$and": conds}
 
 
 class Store:
     """A Chroma collection of paper chunks, embedded or behind a Chroma server."""
 
-    def __init__(self, client, collection, where: str):
+    def __init__(self, client, collection, where: str, embedder_name: str = ""):
         self.client = client
         self.collection = collection
         self.where = where  # human-readable location for messages
+        self.embedder_name = embedder_name
         self._sentence_collection = None
 
-    def upsert(self, ids: list[str], texts: list[str], embeddings, metadatas: list[dict]) -> None:
-        """Insert or replace chunks by id (idempotent)."""
+    # -- chunks ----------------------------------------------------------------------------------------------
+    def upsert(self, chunks: list[Chunk], papers: dict[str, Paper], vectors: np.ndarray) -> None:
+        """Insert or replace chunks by id (idempotent); each carries its paper's fields."""
+        if not chunks:
+            return
+        metas = [dict(encode_paper(papers[c.paper_id]), chunk=c.index, n_chunks=c.n_chunks,
+                      content_hash=c.content_hash) for c in chunks]
+        self.collection.upsert(ids=[c.id for c in chunks], documents=[c.text for c in chunks],
+                               embeddings=np.asarray(vectors).tolist(), metadatas=metas)
+
+    def rewrite_vectors(self, ids: list[str], texts: list[str], metadatas: list[dict], vectors: np.ndarray) -> None:
+        """Replace the vectors of stored chunks, keeping their text and metadata (re-embedding a store)."""
         if ids:
-            self.collection.upsert(ids=ids, documents=texts, embeddings=embeddings, metadatas=metadatas)
+            self.collection.upsert(ids=ids, documents=texts, embeddings=np.asarray(vectors).tolist(),
+                                   metadatas=metadatas)
 
     def delete(self, ids: list[str]) -> None:
         """Delete chunks by id."""
@@ -54,6 +99,72 @@ class Store:
             removed += len(found["ids"])
         self.delete_sentences(paper_ids)
         return removed
+
+    def iter_raw(self, include_text: bool = True) -> Iterator[tuple[str, str, dict]]:
+        """Every stored chunk as (id, text, metadata), page by page (re-embedding, bookkeeping)."""
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self.collection.get(include=include, limit=_PAGE, offset=offset)
+            docs = page.get("documents") or [""] * len(page["ids"])
+            for cid, doc, meta in zip(page["ids"], docs, page["metadatas"], strict=True):
+                yield cid, doc or "", dict(meta or {})
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    # -- papers ----------------------------------------------------------------------------------------------
+    def papers(self) -> dict[str, StoredPaper]:
+        """Every paper in the store, by id, in storage order."""
+        out: dict[str, StoredPaper] = {}
+        for _, _, meta in self.iter_raw(include_text=False):
+            pid = str(meta.get("paper_id"))
+            if pid not in out:
+                out[pid] = decode_paper(meta)
+        return out
+
+    def get_papers(self, ids: list[str]) -> dict[str, StoredPaper]:
+        """The given papers (those stored), read by id."""
+        out: dict[str, StoredPaper] = {}
+        for start in range(0, len(ids), 500):
+            page = self.collection.get(where={"$and": [{"paper_id": {"$in": ids[start:start + 500]}},
+                                                       {"chunk": 0}]}, include=["metadatas"])
+            for meta in page["metadatas"]:
+                out[str(meta.get("paper_id"))] = decode_paper(dict(meta or {}))
+        return out
+
+    def paper_states(self) -> dict[str, PaperState]:
+        """paper_id -> what is stored of it; for incremental ingest."""
+        seen: dict[str, tuple[str, int, list[str]]] = {}
+        for cid, _, meta in self.iter_raw(include_text=False):
+            pid, h, n = str(meta.get("paper_id", "")), str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0))
+            old = seen.get(pid)
+            # Two hashes for one paper means an interrupted re-ingest; "" marks it for rewriting.
+            seen[pid] = (h, n, [cid]) if old is None else (old[0] if old[0] == h else "", n, old[2] + [cid])
+        return {pid: PaperState(h, n, tuple(ids)) for pid, (h, n, ids) in seen.items()}
+
+    def stats(self) -> dict:
+        """{"papers": N, "chunks": M}: first chunks are counted, nothing is read."""
+        return {"papers": len(self.collection.get(where={"chunk": 0}, include=[])["ids"]), "chunks": self.count()}
+
+    def count(self) -> int:
+        """Number of chunks."""
+        return self.collection.count()
+
+    # -- dense search ----------------------------------------------------------------------------------------
+    def dense(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> dict[str, tuple[float, dict]]:
+        """Best chunk cosine similarity per paper for a query vector, with the chunk's metadata."""
+        n = min(k, self.count())
+        if n <= 0:
+            return {}
+        res = self.collection.query(query_embeddings=[np.asarray(vector).tolist()], n_results=n,
+                                    where=_where(filters), include=["metadatas", "distances"])
+        best: dict[str, tuple[float, dict]] = {}
+        for meta, dist in zip(res["metadatas"][0], res["distances"][0], strict=True):
+            pid, cos = str(meta.get("paper_id")), 1.0 - float(dist)  # cosine space: distance = 1 - cosine
+            if pid not in best or cos > best[pid][0]:
+                best[pid] = (cos, dict(meta))
+        return best
 
     # -- sentence vectors: a cache beside the chunks, filled at query time, kept across processes ----------
     def _sentences(self):
@@ -101,61 +212,19 @@ class Store:
         for start in range(0, len(paper_ids), 500):
             self._sentences().delete(where={"paper_id": {"$in": paper_ids[start:start + 500]}})
 
+    # -- which embedder wrote the vectors ---------------------------------------------------------------------
     def current_embedder(self) -> bool:
         """True when the stored vectors come from this paperchat's embedder."""
-        return (self.collection.metadata or {}).get("embedder") in (None, MODEL_NAME)
+        return (self.collection.metadata or {}).get("embedder") in (None, self.embedder_name)
 
-    def mark_current_embedder(self) -> None:
+    def mark_current_embedder(self, dimension: int) -> None:
         """Record that every vector is now from this paperchat's embedder; cached sentence vectors are dropped."""
         try:
             self.client.delete_collection(f"{self.collection.name}{SENTENCES_SUFFIX}")
         except Exception:  # chromadb raises NotFoundError/ValueError variants when there is none
             pass
         self._sentence_collection = None
-        self.collection.modify(metadata={"embedder": MODEL_NAME, "dimension": DIMENSION})
-
-    def count(self) -> int:
-        """Number of chunks."""
-        return self.collection.count()
-
-    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]:
-        """Every chunk in the store, page by page."""
-        include = ["metadatas", "documents"] if include_text else ["metadatas"]
-        offset = 0
-        while True:
-            page = self.collection.get(include=include, limit=_PAGE, offset=offset)
-            docs = page.get("documents") or [""] * len(page["ids"])
-            for cid, doc, meta in zip(page["ids"], docs, page["metadatas"], strict=True):
-                yield StoredChunk(cid, doc or "", dict(meta or {}))
-            if len(page["ids"]) < _PAGE:
-                return
-            offset += _PAGE
-
-    def paper_states(self) -> dict[str, tuple[str, int, list[str]]]:
-        """paper_id -> (content hash, expected chunk count, stored chunk ids); for incremental ingest."""
-        states: dict[str, tuple[str, int, list[str]]] = {}
-        for c in self.iter_chunks(include_text=False):
-            pid = str(c.metadata.get("paper_id", ""))
-            h = str(c.metadata.get("content_hash", ""))
-            n = int(c.metadata.get("n_chunks", 0))
-            old = states.get(pid)
-            if old is None:
-                states[pid] = (h, n, [c.id])
-            else:
-                # Two hashes for one paper means an interrupted re-ingest; mark it for rewriting.
-                states[pid] = (old[0] if old[0] == h else "", n, old[2] + [c.id])
-        return states
-
-    def stats(self) -> dict:
-        """{"papers": N, "chunks": M}."""
-        papers = {str(c.metadata.get("paper_id")) for c in self.iter_chunks(include_text=False)}
-        return {"papers": len(papers), "chunks": self.count()}
-
-    def vector_store(self):
-        """The collection wrapped as a LlamaIndex vector store (used by retrieval)."""
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        return ChromaVectorStore(chroma_collection=self.collection)
+        self.collection.modify(metadata={"embedder": self.embedder_name, "dimension": dimension})
 
 
 def _client(settings: Settings):
@@ -170,37 +239,40 @@ def _client(settings: Settings):
     return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings), str(settings.store)
 
 
-def open_store(settings: Settings, create: bool = False, other_embedder: bool = False) -> Store:
-    """Open the paper collection; with create=False a missing or empty store is a StoreError.
-
-    A store whose vectors came from another embedder of the same dimension is a StoreError too, unless
-    other_embedder=True (ingest.pipeline.open_for_writing then re-embeds it)."""
-    if not settings.chroma_host and not create and not settings.store.exists():
-        raise StoreError(f"Store '{settings.store}' does not exist — run: paperchat ingest <file> --store {settings.store}")
-    client, where = _client(settings)
-    meta = {"embedder": MODEL_NAME, "dimension": DIMENSION}
+def _collection(client, settings: Settings, where: str, create: bool, meta: dict):
     # ef_search 200 (Chroma's default is 100) keeps approximate search near-exact at the depths we fetch.
     config = {"hnsw": {"space": "cosine", "ef_search": 200, "ef_construction": 200}}
     try:
         # embedding_function=None: we always pass vectors; Chroma's default function would download a model.
         if create:
-            collection = client.get_or_create_collection(settings.collection, metadata=meta, configuration=config,
-                                                         embedding_function=None)
-        else:
-            collection = client.get_collection(settings.collection, embedding_function=None)
+            return client.get_or_create_collection(settings.collection, metadata=meta, configuration=config,
+                                                   embedding_function=None)
+        return client.get_collection(settings.collection, embedding_function=None)
     except Exception as exc:
         if create:
             raise StoreError(f"cannot open store '{where}': {exc}") from exc
         raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}") from exc
+
+
+def open_store(settings: Settings, embedder_name: str, dimension: int, create: bool = False,
+               other_embedder: bool = False) -> Store:
+    """Open the paper collection; with create=False a missing or empty store is a StoreError.
+
+    A store whose vectors came from another embedder of the same dimension is a StoreError too, unless
+    other_embedder=True (the corpus service then re-embeds it)."""
+    if not settings.chroma_host and not create and not settings.store.exists():
+        raise StoreError(f"Store '{settings.store}' does not exist — run: paperchat ingest <file> --store {settings.store}")
+    client, where = _client(settings)
+    collection = _collection(client, settings, where, create, {"embedder": embedder_name, "dimension": dimension})
     found = collection.metadata or {}
-    if found.get("dimension") not in (None, DIMENSION):
+    if found.get("dimension") not in (None, dimension):
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r} "
-                         f"({found.get('dimension')} dims), this paperchat uses {MODEL_NAME!r} ({DIMENSION}) — "
+                         f"({found.get('dimension')} dims), this paperchat uses {embedder_name!r} ({dimension}) — "
                          f"ingest into a new --store directory")
-    store = Store(client, collection, where)
+    store = Store(client, collection, where, embedder_name)
     if not other_embedder and not store.current_embedder():
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r}, this paperchat uses "
-                         f"{MODEL_NAME!r} — re-embed it by ingesting into it (paperchat ingest FILE --store {where}) "
+                         f"{embedder_name!r} — re-embed it by ingesting into it (paperchat ingest FILE --store {where}) "
                          f"or by serving it (paperchat serve --store {where}), or use a new --store directory")
     if not create and store.count() == 0:
         raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}")

@@ -36,22 +36,6 @@ def content_hash(paper: Paper) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def paper_metadata(paper: Paper) -> dict:
-    """Flat Chroma metadata for a paper (dates as sortable ints for range filters)."""
-    date_int = int(paper.published.replace("-", "")) if paper.published[:4].isdigit() else 0
-    return {
-        "paper_id": paper.id,
-        "title": paper.title,
-        "abstract": paper.abstract,
-        "authors": "; ".join(paper.authors),
-        "published": paper.published,
-        "published_int": date_int,
-        "url": paper.url,
-        "categories": "; ".join(paper.categories),
-        "source": paper.source,
-    }
-
-
 def _groups(sentences: list[str]) -> list[list[str]]:
     """Sentences in order, split into the fewest groups of about CHUNK_TOKENS, balanced in size."""
     sizes = [count_tokens(s) for s in sentences]
@@ -72,11 +56,6 @@ def _groups(sentences: list[str]) -> list[list[str]]:
 def chunk_paper(paper: Paper) -> list[Chunk]:
     """Split one abstract into sentence-aligned chunks of about CHUNK_TOKENS, each prefixed by the title."""
     groups = _groups(split_sentences(paper.abstract) or [paper.abstract])
-    meta = paper_metadata(paper)
     h = content_hash(paper)
-    chunks = []
-    for i, group in enumerate(groups):
-        chunk_meta = dict(meta, chunk=i, n_chunks=len(groups), content_hash=h)
-        chunks.append(Chunk(id=f"{paper.id}#{i}", paper_id=paper.id, text=f"{paper.title}\n{' '.join(group)}",
-                            index=i, metadata=chunk_meta))
-    return chunks
+    return [Chunk(id=f"{paper.id}#{i}", paper_id=paper.id, text=f"{paper.title}\n{' '.join(group)}", index=i,
+                  n_chunks=len(groups), content_hash=h) for i, group in enumerate(groups)]

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401  (offline environment first)
-from assistant.answer import Assistant
+from assistant.corpus import ingest_paths
+from assistant.service import Assistant
 from assistant.settings import load_settings
-from ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import assistant  # noqa: F401  (offline environment first)
+from assistant.corpus import ingest_paths
 from assistant.settings import load_settings
-from ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,16 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from assistant.answer import RERANK_DEPTH
+from assistant.retrieve import Retriever
 
 import assistant  # noqa: F401  (offline environment before third-party imports)
-from assistant.answer import RERANK_DEPTH
+from assistant.corpus import ingest_paths
 from assistant.embed import DIMENSION, MiniLMEmbedding
 from assistant.evaluate import beir_store, format_table, load_qrels, percentile
 from assistant.hashing import file_sha256
-from assistant.retrieve import Retriever
 from assistant.settings import Settings, load_settings
 from assistant.store import open_store
-from ingest.pipeline import ingest_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
@@ -75,7 +75,7 @@ def ranking_latency(settings: Settings, embedder: MiniLMEmbedding, queries: list
     cold: sentence vectors embedded at query time (store cache bypassed, as on a store nobody has queried);
     store: a new process reading them from the store's sentence cache; memory: the same process again.
     """
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     def timed(a: Assistant) -> dict:
         times = []

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import assistant  # noqa: F401  (offline environment before other imports)
+from assistant import offline
+
+offline.apply()  # the offline environment before any third-party import, as the entry points do
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
@@ -27,8 +29,8 @@ def embedder():
 @pytest.fixture(scope="session")
 def demo_settings(tmp_path_factory, embedder):
     """Settings pointing at a store holding the 76 demo papers (ingested once)."""
+    from assistant.corpus import ingest_paths
     from assistant.settings import load_settings
-    from ingest.pipeline import ingest_paths
 
     store = tmp_path_factory.mktemp("demo-store") / "chroma"
     settings = load_settings(store=store, extractive=True)
@@ -40,7 +42,7 @@ def demo_settings(tmp_path_factory, embedder):
 @pytest.fixture(scope="session")
 def extractive_assistant(demo_settings, embedder):
     """An Assistant over the demo store that answers without an LLM."""
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     return Assistant(demo_settings, embedder=embedder)
 
@@ -50,7 +52,7 @@ def llm_assistant(demo_settings, embedder):
     """An Assistant over the demo store using the real embedded LLM (llama.cpp server, started once)."""
     from dataclasses import replace
 
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     settings = replace(demo_settings, extractive=False)
     a = Assistant(settings, embedder=embedder)

@@ -15,7 +15,7 @@ def test_comparison_with_embedded_llm_cites_both_papers_and_has_a_table(llm_assi
                             "enter the contrastive loss?")
     assert ans.kind == "comparative" and not ans.refused and not ans.extractive, ans.notice
     assert {c.title for c in ans.citations} == {GROCO, AMCL}
-    assert {p["title"] for p in ans.table["papers"]} == {GROCO, AMCL}
+    assert {p.title for p in ans.table.papers} == {GROCO, AMCL}
     numbers = {c.n for c in ans.citations}
     assert all(set(s.citations) <= numbers for s in ans.sentences)
     assert any(s.supported for s in ans.sentences)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cite import CitableSource, attribute, parse_markers, render, renumber, split_answer
+from assistant.answering.cite import CitableSource, attribute, parse_markers, render, renumber, split_answer
 
 ADV = ("AdvCLIP: Downstream-agnostic Adversarial Examples in Multimodal Contrastive Learning",
        "In this work, we propose AdvCLIP, the first attack framework for generating downstream-agnostic adversarial "
@@ -40,14 +40,14 @@ def test_split_answer_drops_bullets_and_headings():
 def test_scripted_reply_wrong_citation_number_is_corrected(sources, embedder):
     reply = "AdvCLIP builds a universal adversarial patch that fools downstream tasks of pre-trained encoders [2]."
     [s] = attribute(reply, sources, embedder.embed)
-    assert s.supported and s.citations == [1]
+    assert s.supported and s.citations == (1,)
     assert "universal adversarial patch" in s.evidence
 
 
 def test_scripted_reply_citation_to_unretrieved_paper_is_dropped(sources, embedder):
     reply = "Bi-Mix mixes day and night images to adapt segmentation to the night domain [7]."
     [s] = attribute(reply, sources, embedder.embed)
-    assert s.citations == [2]
+    assert s.citations == (2,)
 
 
 def test_scripted_reply_uncitable_sentence_is_flagged_and_can_be_dropped(sources, embedder):
@@ -55,7 +55,7 @@ def test_scripted_reply_uncitable_sentence_is_flagged_and_can_be_dropped(sources
              "The authors trained it for three weeks on a quantum computer in Antarctica [1].")
     sents = attribute(reply, sources, embedder.embed)
     assert [s.supported for s in sents] == [True, False]
-    assert sents[1].citations == []
+    assert sents[1].citations == ()
     assert "[unsupported]" in render(sents, "flag")
     assert "Antarctica" not in render(sents, "drop")
 
@@ -70,7 +70,7 @@ def test_renumber_is_contiguous_by_first_appearance(sources, embedder):
     reply = "Bi-Mix mixes day and night images [2]. AdvCLIP builds a universal adversarial patch [1]."
     sents, cites = renumber(attribute(reply, sources, embedder.embed), sources)
     assert [c.id for c in cites] == ["bimix", "adv"]
-    assert [s.citations for s in sents] == [[1], [2]]
+    assert [s.citations for s in sents] == [(1,), (2,)]
 
 
 def test_scripted_meta_sentence_about_the_sources_is_dropped(sources, embedder):

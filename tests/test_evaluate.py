@@ -9,18 +9,11 @@ import pytest
 
 from assistant.cli import build_parser
 from assistant.errors import ParseError
-from assistant.evaluate import (
-    beir_store,
-    compare_rows,
-    load_qrels,
-    load_questions,
-    mrr,
-    ndcg_at_k,
-    percentile,
-    recall_at_k,
-    run_eval,
-    title_key,
-)
+from assistant.evaluate import run_eval
+from assistant.evaluation.beir import beir_store, load_qrels
+from assistant.evaluation.metrics import mrr, ndcg_at_k, percentile, recall_at_k, title_key
+from assistant.evaluation.questions import load_questions
+from assistant.evaluation.report import compare_rows
 from assistant.settings import load_settings
 
 # --- pure metrics -------------------------------------------------------------------------------------------------
@@ -112,7 +105,7 @@ def _args(*argv: str):
 
 
 def test_run_eval_on_titles_finds_each_paper_first(tmp_path, capsys, embedder):
-    from ingest.pipeline import ingest_paths
+    from assistant.corpus import ingest_paths
 
     corpus = tmp_path / "papers.jsonl"
     corpus.write_text("".join(json.dumps(p) + "\n" for p in PAPERS))

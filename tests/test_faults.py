@@ -68,7 +68,7 @@ def stub_endpoint():
 @pytest.mark.parametrize("status", [500, 429])
 def test_remote_errors_are_retried_then_answer_extractively(extractive_assistant, demo_settings, stub_endpoint,
                                                             status):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     url, handler = stub_endpoint(status)
     settings = replace(demo_settings, extractive=False, openai_base_url=url, openai_api_key="sk-test-SECRET",
@@ -81,7 +81,7 @@ def test_remote_errors_are_retried_then_answer_extractively(extractive_assistant
 
 
 def test_timeout_falls_back_with_a_message(extractive_assistant, demo_settings, stub_endpoint):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     url, handler = stub_endpoint(500, delay=3.0)
     settings = replace(demo_settings, extractive=False, openai_base_url=url, llm_timeout=1)
@@ -92,7 +92,7 @@ def test_timeout_falls_back_with_a_message(extractive_assistant, demo_settings, 
 
 
 def test_malformed_stream_falls_back(extractive_assistant, demo_settings, stub_endpoint):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     url, handler = stub_endpoint(200)
     settings = replace(demo_settings, extractive=False, openai_base_url=url, llm_timeout=5)
@@ -104,7 +104,7 @@ def test_malformed_stream_falls_back(extractive_assistant, demo_settings, stub_e
 
 def test_bad_key_names_openai_api_key_and_never_shows_it(extractive_assistant, demo_settings, stub_endpoint,
                                                          caplog):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     url, _ = stub_endpoint(401)
     settings = replace(demo_settings, extractive=False, openai_base_url=url, openai_api_key="sk-test-SECRET")
@@ -116,8 +116,8 @@ def test_bad_key_names_openai_api_key_and_never_shows_it(extractive_assistant, d
 
 
 def test_connection_refused_falls_back(extractive_assistant, demo_settings):
-    from assistant.answer import Assistant
     from assistant.llm import _free_port
+    from assistant.service import Assistant
 
     settings = replace(demo_settings, extractive=False, openai_base_url=f"http://127.0.0.1:{_free_port()}/v1",
                        llm_timeout=5)
@@ -144,11 +144,11 @@ def test_embedded_server_killed_then_restarted_for_next_question(llm_assistant):
 def test_store_from_another_embedder_is_refused_with_advice(tmp_path):
     import chromadb
 
+    from assistant.corpus import open_corpus
     from assistant.settings import load_settings
-    from assistant.store import open_store
 
     client = chromadb.PersistentClient(path=str(tmp_path / "s"))
     col = client.create_collection("papers", metadata={"embedder": "text-embedding-3-small", "dimension": 1536})
     col.add(ids=["x"], embeddings=[[0.0] * 1536], documents=["x"], metadatas=[{"paper_id": "x"}])
     with pytest.raises(StoreError, match="new --store"):
-        open_store(load_settings(store=tmp_path / "s"))
+        open_corpus(load_settings(store=tmp_path / "s"))

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from assistant.corpus import ingest_paths
 from assistant.settings import load_settings
-from ingest.pipeline import ingest_paths
 from tests.conftest import DEMO
 
 INJECTED = {
@@ -38,7 +38,7 @@ def _check(ans):
 
 
 def test_injection_is_inert_in_extractive_answers(injected_settings, embedder):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     _check(Assistant(injected_settings, embedder=embedder).ask(QUESTION))
 
@@ -47,7 +47,7 @@ def test_injection_is_inert_in_extractive_answers(injected_settings, embedder):
 def test_injection_is_inert_with_the_embedded_llm(injected_settings, embedder):
     from dataclasses import replace
 
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     a = Assistant(replace(injected_settings, extractive=False), embedder=embedder)
     try:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import replace
 
 import pytest
 
+from assistant.corpus import ingest_paths, open_corpus
+from assistant.embed import DIMENSION, MODEL_NAME
 from assistant.errors import ParseError, StoreError
 from assistant.prompts import NOT_FOUND
-from assistant.retrieve import Filters
+from assistant.records import Filters
 from assistant.settings import load_settings
 from assistant.store import open_store
-from ingest.pipeline import ingest_paths
 
 ADVCLIP = "advclip-downstream-agnostic-adversarial-examples-in-multimodal"
 
@@ -23,7 +25,7 @@ def _jsonl(path, rows):
 
 
 def test_demo_store_has_every_paper_once(demo_settings):
-    stats = open_store(demo_settings).stats()
+    stats = open_corpus(demo_settings).stats()
     assert stats["papers"] == 76
     assert 76 < stats["chunks"] < 76 * 4
 
@@ -41,13 +43,13 @@ def test_changed_paper_replaces_its_chunks_without_orphans(tmp_path, embedder):
     src = _jsonl(tmp_path / "a.jsonl", [{"id": "p1", "title": "Long paper", "abstract": long_abstract},
                                         {"id": "p2", "title": "Other paper", "abstract": "A short abstract here."}])
     ingest_paths([src], settings, embedder=embedder)
-    before = open_store(settings).stats()
+    before = open_corpus(settings).stats()
     assert before["papers"] == 2 and before["chunks"] > 3
     _jsonl(src, [{"id": "p1", "title": "Long paper", "abstract": "Now it is short."},
                  {"id": "p2", "title": "Other paper", "abstract": "A short abstract here."}])
     report = ingest_paths([src], settings, embedder=embedder)
     assert (report.updated, report.unchanged) == (1, 1)
-    assert open_store(settings).stats() == {"papers": 2, "chunks": 2}
+    assert open_corpus(settings).stats() == {"papers": 2, "chunks": 2}
 
 
 def test_bad_file_is_reported_with_line_and_store_is_unchanged(tmp_path, embedder):
@@ -61,7 +63,7 @@ def test_bad_file_is_reported_with_line_and_store_is_unchanged(tmp_path, embedde
         ingest_paths([bad], settings, embedder=embedder)
     lines = str(err.value).splitlines()
     assert lines[0].startswith(f"{bad}:2:") and lines[1].startswith(f"{bad}:3:")
-    assert open_store(settings).stats() == {"papers": 1, "chunks": 1}
+    assert open_corpus(settings).stats() == {"papers": 1, "chunks": 1}
     report = ingest_paths([bad], settings, skip_invalid=True, embedder=embedder)
     assert report.added == 1 and len(report.problems) == 2
 
@@ -76,7 +78,7 @@ def test_same_paper_in_two_files_is_stored_once(tmp_path, embedder):
 
 def test_missing_or_empty_store_says_what_to_run(tmp_path):
     with pytest.raises(StoreError, match="paperchat ingest"):
-        open_store(load_settings(store=tmp_path / "nothing"))
+        open_corpus(load_settings(store=tmp_path / "nothing"))
 
 
 def test_lookup_retrieves_advclip_first(extractive_assistant):
@@ -86,7 +88,7 @@ def test_lookup_retrieves_advclip_first(extractive_assistant):
 
 
 def test_filters_never_return_papers_outside_them(tmp_path, embedder):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     settings = load_settings(store=tmp_path / "s", extractive=True)
     rows = [{"id": f"p{i}", "title": f"Contrastive learning study {i}", "abstract": "Contrastive learning of images.",
@@ -94,44 +96,44 @@ def test_filters_never_return_papers_outside_them(tmp_path, embedder):
              "categories": ["cs.CV" if i < 3 else "cs.LG"]} for i in range(6)]
     ingest_paths([_jsonl(tmp_path / "f.jsonl", rows)], settings, embedder=embedder)
     a = Assistant(settings, embedder=embedder)
-    got = a.retrieve("contrastive learning", k=10, filters=Filters(since="2022-01-01", until="2024-12-31"))
+    got = a.retrieve("contrastive learning", k=10, filters=Filters.from_text(since="2022-01-01", until="2024-12-31"))
     assert {s.id for s in got} == {"p2", "p3", "p4"}
-    got = a.retrieve("contrastive learning", k=10, filters=Filters(author="lovelace"))
+    got = a.retrieve("contrastive learning", k=10, filters=Filters.from_text(author="lovelace"))
     assert {s.id for s in got} == {"p1", "p3", "p5"}
-    got = a.retrieve("contrastive learning", k=10, filters=Filters(tag="cs.lg"))
+    got = a.retrieve("contrastive learning", k=10, filters=Filters.from_text(tag="cs.lg"))
     assert {s.id for s in got} == {"p3", "p4", "p5"}
 
 
 def test_unanswerable_question_is_refused_with_no_citations(extractive_assistant):
     ans = extractive_assistant.ask("Which paper proposes a method for optical flow estimation between consecutive "
                                    "video frames?")
-    assert ans.refused and ans.text == NOT_FOUND and ans.citations == []
+    assert ans.refused and ans.text == NOT_FOUND and ans.citations == ()
 
 
 def test_detail_the_abstract_does_not_give_is_refused(extractive_assistant):
     ans = extractive_assistant.ask("How many parameters does the CaSED model have?")
-    assert ans.refused and ans.citations == []
+    assert ans.refused and ans.citations == ()
 
 
 def test_extractive_lookup_cites_the_right_paper(extractive_assistant):
     ans = extractive_assistant.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
     assert not ans.refused and ans.extractive
     assert [c.id for c in ans.citations] == [ADVCLIP]
-    assert all(s.supported and s.citations == [1] for s in ans.sentences)
+    assert all(s.supported and s.citations == (1,) for s in ans.sentences)
 
 
 def test_comparison_has_a_cited_table_for_both_papers(extractive_assistant):
     ans = extractive_assistant.ask("How do GroCo and AMCL each change the way positive- and negative-pair "
                                    "similarities enter the contrastive loss?")
     assert ans.kind == "comparative"
-    titles = [p["title"] for p in ans.table["papers"]]
+    titles = [p.title for p in ans.table.papers]
     assert any(t.startswith("Learning by Sorting") for t in titles)
     assert any(t.startswith("Adaptive Multi-head Contrastive") for t in titles)
-    assert len(ans.table["cells"]) == len(ans.table["aspects"]) == 4
+    assert len(ans.table.cells) == len(ans.table.aspects) == 4
     cited = {c.n for c in ans.citations}
-    for row in ans.table["cells"]:
+    for row in ans.table.cells:
         for cell in row:
-            assert cell["citation"] in cited or cell["text"] == "not stated in the abstract"
+            assert cell.citation in cited or cell.text == "not stated in the abstract"
 
 
 def test_follow_up_is_rewritten_from_the_previous_answer(extractive_assistant):
@@ -146,10 +148,23 @@ def test_broken_prompt_template_fails_at_start(tmp_path):
     from assistant.errors import ConfigError
     from assistant.prompts import PROMPT_DIR, load_prompts
 
-    for f in PROMPT_DIR.iterdir():
-        (tmp_path / f.name).write_text(f.read_text())
+    import shutil
+
+    shutil.copytree(PROMPT_DIR, tmp_path, dirs_exist_ok=True)
     (tmp_path / "answer_user.txt").write_text("Sources: {sources}\nQuestion: {questoin}\n")
     with pytest.raises(ConfigError, match="answer_user.txt"):
+        load_prompts(tmp_path)
+
+
+def test_every_registered_kind_needs_its_task_prompt(tmp_path):
+    import shutil
+
+    from assistant.errors import ConfigError
+    from assistant.prompts import PROMPT_DIR, load_prompts
+
+    shutil.copytree(PROMPT_DIR, tmp_path, dirs_exist_ok=True)
+    (tmp_path / "tasks" / "topic.txt").unlink()
+    with pytest.raises(ConfigError, match="topic.txt"):
         load_prompts(tmp_path)
 
 
@@ -171,10 +186,10 @@ def test_every_format_ingests_from_the_sample_files(tmp_path, embedder):
     # 15 good records, 2 of them the same arXiv paper as another file's; 5 bad records reported with their line.
     assert (report.added, report.duplicates, len(report.problems)) == (13, 2, 5)
     assert all(p.split(":")[1].isdigit() for p in report.problems)
-    meta = {c.metadata["paper_id"]: c.metadata for c in open_store(settings).iter_chunks(include_text=False)}
-    assert meta["1706.03762"]["authors"].startswith("Ashish Vaswani; Noam Shazeer")
-    assert meta["1706.03762"]["published_int"] == 20170601
-    assert meta["2401.01234"]["url"] == "https://arxiv.org/abs/2401.01234"
+    papers = open_corpus(settings).papers()
+    assert papers["1706.03762"].authors[:2] == ("Ashish Vaswani", "Noam Shazeer")
+    assert papers["1706.03762"].published == datetime.date(2017, 6, 1)
+    assert papers["2401.01234"].url == "https://arxiv.org/abs/2401.01234"
 
 
 def test_different_papers_with_the_same_generic_title_are_both_kept(tmp_path, embedder):
@@ -186,7 +201,7 @@ def test_different_papers_with_the_same_generic_title_are_both_kept(tmp_path, em
 
 
 def test_sentence_vectors_are_kept_in_the_store_and_dropped_when_a_paper_changes(tmp_path, embedder, monkeypatch):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     settings = load_settings(store=tmp_path / "s", extractive=True)
     rows = [{"id": "p1", "title": "Masked image modeling", "abstract": "We mask patches. We reconstruct pixels."},
@@ -195,7 +210,7 @@ def test_sentence_vectors_are_kept_in_the_store_and_dropped_when_a_paper_changes
     ingest_paths([src], settings, embedder=embedder)
     first = Assistant(settings, embedder=embedder)
     first.retrieve("how are patches reconstructed?")
-    computed = first.sentences(first._source("p1"))
+    computed = first.library.sentences.get([first.library.papers["p1"]])[0]
 
     # A new process reads them back from the store: only the question is embedded.
     from assistant.embed import MiniLMEmbedding
@@ -206,16 +221,16 @@ def test_sentence_vectors_are_kept_in_the_store_and_dropped_when_a_paper_changes
     second = Assistant(settings, embedder=embedder)
     assert second.retrieve("how are patches reconstructed?")[0].id == "p1"
     assert embedded == ["how are patches reconstructed?"]
-    loaded = second.sentences(second._source("p1"))
+    loaded = second.library.sentences.get([second.library.papers["p1"]])[0]
     assert loaded[0] == computed[0] == ["We mask patches.", "We reconstruct pixels."]
     assert abs(loaded[1] - computed[1]).max() < 1e-6
 
-    old_key = f"p1@{second._source('p1').metadata['content_hash']}"
+    old_key = second.library.papers["p1"].key
     rows[0]["abstract"] = "We now predict features instead."
     ingest_paths([_jsonl(src, rows)], settings, embedder=embedder)
-    store = open_store(settings)
+    store = open_corpus(settings)
     assert store.load_sentences([old_key]) == {}
-    p2_key = f"p2@{second._source('p2').metadata['content_hash']}"
+    p2_key = second.library.papers["p2"].key
     assert list(store.load_sentences([p2_key])) == [p2_key]
     store.delete_papers(["p2"])
     assert store.load_sentences([p2_key]) == {}
@@ -228,7 +243,7 @@ def test_an_unusable_sentence_cache_costs_time_not_answers(extractive_assistant,
     a = extractive_assistant
     monkeypatch.setattr(a.store, "load_sentences", broken)
     monkeypatch.setattr(a.store, "save_sentences", broken)
-    a._sentences.clear()
+    a.library.sentences.forget(set())
     ans = a.ask("Which attack builds a universal adversarial patch against CLIP-like encoders?")
     assert not ans.refused and ans.sources[0].id == ADVCLIP and ans.citations
 
@@ -236,7 +251,7 @@ def test_an_unusable_sentence_cache_costs_time_not_answers(extractive_assistant,
 def test_store_from_an_earlier_embedder_is_re_embedded_when_written_or_served(tmp_path, embedder):
     import numpy as np
 
-    from ui.app import _open_or_seed
+    from assistant.corpus import open_or_seed
 
     settings = load_settings(store=tmp_path / "s", extractive=True)
     rows = [{"id": "p1", "title": "Masked image modeling", "abstract": "We mask patches. We reconstruct pixels."},
@@ -244,27 +259,27 @@ def test_store_from_an_earlier_embedder_is_re_embedded_when_written_or_served(tm
     ingest_paths([_jsonl(tmp_path / "a.jsonl", rows)], settings, embedder=embedder)
 
     def make_old() -> None:  # what an earlier paperchat left: other vectors, another embedder's name, a sentence cache
-        store = open_store(settings, other_embedder=True)
+        store = open_store(settings, MODEL_NAME, DIMENSION, other_embedder=True)
         old = store.collection.get(include=["documents", "metadatas"])
-        store.upsert(old["ids"], old["documents"], [[1.0] + [0.0] * 383] * len(old["ids"]), old["metadatas"])
+        store.rewrite_vectors(old["ids"], old["documents"], old["metadatas"], np.array([[1.0] + [0.0] * 383] * len(old["ids"])))
         store.save_sentences([("p1@old", "p1", ["We mask patches."], np.ones((1, 384), dtype=np.float32))])
         store.collection.modify(metadata={"embedder": "all-MiniLM-L6-v2 (int8 ONNX)", "dimension": 384})
 
     def assert_current() -> None:
-        store = open_store(settings)  # no longer refused
+        store = open_corpus(settings)  # no longer refused
         got = store.collection.get(include=["documents", "embeddings"])
         assert abs(np.asarray(got["embeddings"]) - embedder.embed(got["documents"])).max() < 1e-5
         assert store.load_sentences(["p1@old"]) == {}
 
     make_old()
     with pytest.raises(StoreError, match="re-embed it"):
-        open_store(settings)
+        open_corpus(settings)
     report = ingest_paths([_jsonl(tmp_path / "b.jsonl", [{"id": "p3", "title": "Speech recognition",
                                                           "abstract": "We transcribe audio."}])],
                           settings, embedder=embedder)
-    assert report.added == 1 and open_store(settings).stats() == {"papers": 3, "chunks": 3}
+    assert report.added == 1 and open_corpus(settings).stats() == {"papers": 3, "chunks": 3}
     assert_current()
 
     make_old()
-    assert _open_or_seed(settings, None).stats() == {"papers": 3, "chunks": 3}  # what `make run` does
+    assert open_or_seed(settings, None).stats() == {"papers": 3, "chunks": 3}  # what `make run` does
     assert_current()

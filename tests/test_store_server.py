@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from assistant.corpus import ingest_paths, open_corpus
 from assistant.llm import _free_port
 from assistant.settings import load_settings
-from assistant.store import open_store
-from ingest.pipeline import ingest_paths
 from tests.conftest import DEMO, paperchat_cmd
 
 ADVCLIP = "advclip-downstream-agnostic-adversarial-examples-in-multimodal"
@@ -50,18 +49,18 @@ def chroma_server(tmp_path_factory):
 
 
 def test_ingest_search_and_remove_through_the_server(chroma_server, embedder, tmp_path):
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     settings = load_settings(chroma_host="127.0.0.1", chroma_port=chroma_server, collection="demo", extractive=True)
     report = ingest_paths([DEMO], settings, embedder=embedder)
     assert report.added == 76
-    assert open_store(settings).stats() == {"papers": 76, "chunks": 152}
+    assert open_corpus(settings).stats() == {"papers": 76, "chunks": 152}
     again = ingest_paths([DEMO], settings, embedder=embedder)
     assert (again.added, again.unchanged, again.chunks_written) == (0, 76, 0)
     a = Assistant(settings, embedder=embedder)
     assert a.retrieve("universal adversarial patch against CLIP encoders")[0].id == ADVCLIP
-    open_store(settings).delete_papers([ADVCLIP])
-    assert open_store(settings).stats()["papers"] == 75
+    open_corpus(settings).delete_papers([ADVCLIP])
+    assert open_corpus(settings).stats()["papers"] == 75
 
 
 def test_cli_flags_select_the_server(chroma_server, tmp_path):

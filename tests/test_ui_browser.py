@@ -49,10 +49,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The demo corpus ingested into a tmp store, served in-process on a free loopback port."""
-    from assistant.answer import Assistant
+    from assistant.corpus import ingest_paths
     from assistant.embed import MiniLMEmbedding
+    from assistant.service import Assistant
     from assistant.settings import Settings
-    from ingest.pipeline import ingest_paths
     from ui.app import build_app, launch
 
     root = tmp_path_factory.mktemp("ui")

@@ -200,9 +200,9 @@ def test_login_required_for_the_page_the_api_and_uploads(extractive_assistant, s
 @pytest.fixture
 def upload_ui(tmp_path, embedder, serve_ui):
     """The app over its own small store (the three sample papers), so uploads cannot disturb the demo store."""
-    from assistant.answer import Assistant
+    from assistant.corpus import ingest_paths
+    from assistant.service import Assistant
     from assistant.settings import load_settings
-    from ingest.pipeline import ingest_paths
 
     settings = load_settings(store=tmp_path / "chroma", extractive=True)
     ingest_paths([DATA / "sample.jsonl"], settings, embedder=embedder)
@@ -210,7 +210,7 @@ def upload_ui(tmp_path, embedder, serve_ui):
 
 
 def _store_size(ui) -> tuple[int, int]:
-    return ui.assistant.store.count(), len(ui.assistant.retriever)
+    return ui.assistant.store.count(), len(ui.assistant)
 
 
 def _paper(tmp_path: Path, name: str) -> Path:
@@ -327,7 +327,7 @@ def test_api_key_never_reaches_logs_output_or_replies(extractive_assistant, demo
     """A remote LLM that cannot be reached: the answer falls back, and the key shows up nowhere."""
     import httpx
 
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     settings = replace(demo_settings, extractive=False, openai_api_key=SECRET, llm_timeout=5,
                        openai_base_url=f"http://127.0.0.1:{free_port()}/v1")

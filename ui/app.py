@@ -21,13 +21,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.answer import Assistant
+from assistant import offline
+from assistant.corpus import open_or_seed
 from assistant.embed import MODEL_NAME
-from assistant.errors import ConfigError, PaperchatError, ParseError, StoreError
-from assistant.records import Answer
-from assistant.retrieve import Filters
+from assistant.errors import ConfigError, PaperchatError, ParseError
+from assistant.records import Answer, Filters
+from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.store import open_store
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -92,33 +92,17 @@ JS = """
 
 def serve(settings: Settings, demo: Path | None = None) -> None:
     """Open (or, with `demo`, fill) the store and serve the UI on settings.host:settings.port until stopped."""
-    store = _open_or_seed(settings, demo)
+    offline.apply()
+    store = open_or_seed(settings, demo)
+    if not store.count():
+        log.warning("store %s is empty; add papers in the Corpus tab or run: paperchat ingest <file>", store.where)
     assistant = Assistant(settings, store=store)
     # Sentence embeddings for the re-ranker are computed once in the background, so the first questions are fast.
     threading.Thread(target=assistant.warm, daemon=True, name="warm-sentences").start()
     app = build_app(assistant)
-    print(f"paperchat: {len(assistant.retriever)} papers from {store.where}; "
+    print(f"paperchat: {len(assistant)} papers from {store.where}; "
           f"open http://{settings.host}:{settings.port}", flush=True)
     launch(app, settings)
-
-
-def _open_or_seed(settings: Settings, demo: Path | None):
-    """The store; a missing or empty one is filled from `demo`, or served empty so papers can be uploaded."""
-    from ingest.pipeline import ingest_paths, open_for_writing
-
-    try:
-        return open_store(settings)
-    except StoreError:
-        # An unreachable server fails here with its message; a store from an earlier embedder is re-embedded.
-        store = open_for_writing(settings, quiet=False)
-        if store.count():
-            return store
-    if demo is None:
-        log.warning("store %s is empty; add papers in the Corpus tab or run: paperchat ingest <file>", store.where)
-        return store
-    print(f"paperchat: store {store.where} is empty; ingesting {demo}", flush=True)
-    ingest_paths([Path(demo)], settings, quiet=False)
-    return open_store(settings)
 
 
 MAX_QUEUE = 64
@@ -186,8 +170,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def status() -> str:
         # LLM(settings) only names the model; the embedded server starts on the first LLM answer.
-        return render.status_markdown(assistant.llm.label, settings.extractive, MODEL_NAME, assistant.store.where,
-                                      len(assistant.retriever))
+        return render.status_markdown(assistant.llm_label, settings.extractive, MODEL_NAME, assistant.store.where,
+                                      len(assistant))
 
     # delete_cache: Gradio's copies of uploads and exports older than an hour are removed hourly.
     with gr.Blocks(title="paperchat", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
@@ -332,9 +316,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def add_files(paths: list[str] | None, skip: bool, query: str, progress=gr.Progress()):  # noqa: B008
             if not paths:
                 raise gr.Error("Choose one or more files first (" + " ".join(UPLOAD_TYPES) + ").")
-            from ingest.pipeline import ingest_paths
-
-            before = len(assistant.retriever)
+            before = len(assistant)
             paths = _uploaded(paths, files.GRADIO_CACHE)
             progress(0, desc="Checking the files…")
 
@@ -342,9 +324,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 progress((done, total), desc="Embedding and storing papers", unit="papers")
 
             try:
-                report = ingest_paths(paths, settings, skip_invalid=skip, progress=tick, embedder=assistant.embedder)
-                if report.added or report.updated:
-                    assistant.reload()
+                report = assistant.add_files(paths, skip_invalid=skip, progress=tick)
             except ParseError as exc:
                 raise gr.Error(_user_paths(str(exc), paths), duration=None, print_exception=False) from None
             except PaperchatError as exc:
@@ -353,7 +333,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             except Exception:
                 log.exception("ingest failed")
                 raise gr.Error("Adding the files failed unexpectedly — the details are in the server log.") from None
-            after = len(assistant.retriever)
+            after = len(assistant)
             note = (f"**{after} papers** in the store (was {before}): {report.added} added, {report.updated} "
                     f"updated, {report.unchanged} unchanged, {report.duplicates} duplicates merged.")
             if report.problems:
@@ -371,7 +351,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             for name, value in (("Since", s), ("Until", u)):
                 if value.strip() and not _DATE.match(value.strip()):
                     raise gr.Error(f"{name}: {value.strip()!r} is not a date — use YYYY, YYYY-MM or YYYY-MM-DD")
-            flt = Filters(since=s.strip(), until=u.strip(), author=a.strip(), tag=t.strip())
+            flt = Filters.from_text(s, u, a, t)
             note = _filter_note(flt)
             return flt, note, note
 
@@ -491,20 +471,12 @@ def _exports(hist: list[tuple[str, Answer]]) -> tuple[str, str]:
 
 
 def _paper_rows(assistant: Assistant, query: str) -> list[list[str]]:
-    q = (query or "").strip().lower()
-    rows = []
-    for pid, meta in assistant.retriever.papers.items():
-        title = str(meta.get("title", ""))
-        if q and q not in title.lower() and q not in pid.lower():
-            continue
-        rows.append([pid, title, str(meta.get("published", ""))])
-    rows.sort(key=lambda r: r[1].lower())
-    return rows[:PAPER_LIST_MAX] or [["", "(no papers match)" if q else "(the store is empty)", ""]]
+    rows = [[p.id, p.title, p.published_text] for p in assistant.list_papers(query, PAPER_LIST_MAX)]
+    return rows or [["", "(no papers match)" if (query or "").strip() else "(the store is empty)", ""]]
 
 
 def _filter_note(flt: Filters) -> str:
-    parts = [f"{label} {render.esc_md(value)}" for label, value in
-             (("since", flt.since), ("until", flt.until), ("author", flt.author), ("tag", flt.tag)) if value]
+    parts = [f"{label} {render.esc_md(value)}" for label, value in flt.describe()]
     return "**Filters:** " + (" · ".join(parts) if parts else "none (set them in the Corpus tab)")
 
 

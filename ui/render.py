@@ -11,9 +11,8 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from assistant.answer import NOT_STATED
 from assistant.prompts import NOT_FOUND
-from assistant.records import Answer, Citation, Source
+from assistant.records import NOT_STATED, Answer, Citation, Source, StoredPaper, Table
 
 DEFAULT_EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no LLM."
 # Inline Markdown syntax; "<", ">" and "&" are entity-escaped instead (a backslash before "&lt;" would print
@@ -62,7 +61,7 @@ def sources_step(sources: list[Source]) -> str:
         return "No paper in the store matches (check the filters in the Corpus tab)."
     lines = []
     for i, s in enumerate(sources, 1):
-        meta = ", ".join(x for x in (_first_author(s.authors), _year(s.metadata.get("published", ""))) if x)
+        meta = ", ".join(x for x in (_first_author(s.paper.authors), _year(s.paper.published_text)) if x)
         lines.append(f"{i}\\. {esc_md(s.title)}" + (f" — {esc_md(meta)}" if meta else ""))
     return "\n".join(lines)
 
@@ -115,19 +114,18 @@ def _body(answer: Answer, turn: int | None) -> str:
     return " ".join(out)
 
 
-def table_markdown(table: dict, turn: int | None) -> str:
+def table_markdown(table: Table, turn: int | None) -> str:
     """The comparison table (aspects x papers) as a Markdown table with cited cells."""
-    papers = table["papers"]
-    head = ["aspect"] + [(_marks([p["n"]], turn) + " " if p.get("n") else "") + esc_md(short_title(p["title"]))
-                         for p in papers]
+    head = ["aspect"] + [(_marks([c.n], turn) + " " if c.n else "") + esc_md(short_title(c.title))
+                         for c in table.papers]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for aspect, cells in zip(table["aspects"], table["cells"], strict=True):
+    for aspect, cells in zip(table.aspects, table.cells, strict=True):
         shown = []
         for cell in cells:
-            if cell.get("citation") is None or cell["text"] == NOT_STATED:
-                shown.append(f"*{esc_md(cell['text'])}*")
+            if cell.citation is None or cell.text == NOT_STATED:
+                shown.append(f"*{esc_md(cell.text)}*")
             else:
-                shown.append(f"{esc_md(cell['text'])} {_marks([cell['citation']], turn)}")
+                shown.append(f"{esc_md(cell.text)} {_marks([cell.citation], turn)}")
         rows.append("| " + " | ".join([f"**{esc_md(aspect)}**"] + shown) + " |")
     return "\n".join(rows)
 
@@ -142,7 +140,7 @@ def references_markdown(citations: list[Citation], sources: list[Source], turn: 
         src = meta.get(c.id)
         extra = ""
         if src is not None:
-            bits = [x for x in (_authors_short(src.authors), _year(src.metadata.get("published", ""))) if x]
+            bits = [x for x in (_authors_short(src.paper.authors), _year(src.paper.published_text)) if x]
             extra = f" — {esc_md(', '.join(bits))}" if bits else ""
         lines.append(f"- {_marks([c.n], turn)} {title}{extra}")
     return "\n".join(lines)
@@ -181,7 +179,7 @@ def _turn_cards(turn: int, answer: Answer, others: bool = True) -> str:
     if answer.refused:
         out.append('<p class="pc-refused">⊘ No retrieved abstract answers this question.</p>')
     for c in answer.citations:
-        src = by_id.get(c.id) or Source(id=c.id, title=c.title, abstract="", score=0.0, metadata={"url": c.url})
+        src = by_id.get(c.id) or Source(StoredPaper(id=c.id, title=c.title, abstract="", url=c.url), 0.0)
         out.append(_card(src, turn, c.n, _evidence_for(answer, c.n)))
     rest = [s for s in answer.sources if s.id not in cited]
     if others and rest:
@@ -195,23 +193,23 @@ def _turn_cards(turn: int, answer: Answer, others: bool = True) -> str:
 def _evidence_for(answer: Answer, n: int) -> list[str]:
     """Abstract sentences that support answer text citing [n] (prose sentences and table cells)."""
     found = [s.evidence for s in answer.sentences if s.supported and n in s.citations and s.evidence]
-    for row in (answer.table or {}).get("cells", []):
+    for row in answer.table.cells if answer.table else ():
         for cell in row:
-            if cell.get("citation") == n and cell["text"] != NOT_STATED:
-                found.append(cell["text"].rstrip("…").strip())
+            if cell.citation == n and cell.text != NOT_STATED:
+                found.append(cell.text.rstrip("…").strip())
     return found
 
 
 def _card(src: Source, turn: int | None, n: int | None, evidence: list[str]) -> str:
-    meta = src.metadata or {}
+    paper = src.paper
     url = safe_url(src.url)
     title = html.escape(src.title)
     if url:
         title = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{title}</a>'
     badge = f'<span class="pc-n">[{n}]</span> ' if n is not None else ""
     ident = f' id="{anchor(turn, n)}"' if turn is not None and n is not None else ""
-    info = [x for x in (str(meta.get("authors", "")).replace(";", ","), str(meta.get("published", ""))) if x]
-    tags = str(meta.get("categories", "")).replace(";", ",")
+    info = [x for x in (", ".join(paper.authors), paper.published_text) if x]
+    tags = ", ".join(paper.categories)
     lines = [f'<div class="pc-card{" pc-cited" if n is not None else ""}"{ident}>',
              f'<div class="pc-title">{badge}{title}</div>']
     if info:
@@ -283,10 +281,10 @@ def bibtex(history: list[tuple[str, Answer]]) -> str:
             if c.id in entries:
                 continue
             src = by_id.get(c.id)
-            meta = src.metadata if src else {}
+            paper = src.paper if src else StoredPaper(c.id, c.title, "")
             fields = [("title", c.title),
-                      ("author", " and ".join(a.strip() for a in str(meta.get("authors", "")).split(";") if a.strip())),
-                      ("year", _year(meta.get("published", ""))),
+                      ("author", " and ".join(paper.authors)),
+                      ("year", _year(paper.published_text)),
                       ("url", safe_url(c.url))]
             body = ",\n".join(f"  {k} = {{{_bib(v)}}}" for k, v in fields if v)
             entries[c.id] = f"@misc{{{_bib_key(c.id)},\n{body}\n}}"
@@ -309,11 +307,9 @@ def _year(published) -> str:
     return text[:4] if text[:4].isdigit() else ""
 
 
-def _first_author(authors: str) -> str:
-    names = [a.strip() for a in str(authors).split(";") if a.strip()]
+def _first_author(names: tuple[str, ...]) -> str:
     return names[0] + (" et al." if len(names) > 1 else "") if names else ""
 
 
-def _authors_short(authors: str) -> str:
-    names = [a.strip() for a in str(authors).split(";") if a.strip()]
+def _authors_short(names: tuple[str, ...]) -> str:
     return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")

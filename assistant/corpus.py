@@ -1,4 +1,5 @@
-"""Ingest files into the store: validate everything first, then embed and upsert only what changed."""
+"""The corpus service: add papers from files (validate everything first, then embed and upsert only what
+changed), remove them, re-embed a store from an earlier embedder. CLI, UI and evaluation all call this."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.embed import MiniLMEmbedding
-from assistant.errors import ParseError
+from assistant.embed import DIMENSION, MODEL_NAME, MiniLMEmbedding
+from assistant.errors import ParseError, StoreError
 from assistant.records import Chunk, Paper
 from assistant.settings import Settings
 from assistant.store import Store, open_store
@@ -85,9 +86,14 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], stale: list[str], changed: list[str]) -> None:
-    vectors = embedder.embed([c.text for c in chunks])
-    store.upsert([c.id for c in chunks], [c.text for c in chunks], vectors.tolist(), [c.metadata for c in chunks])
+def open_corpus(settings: Settings, create: bool = False) -> Store:
+    """The store, checked against this paperchat's embedder (read paths: ask, stats, remove)."""
+    return open_store(settings, MODEL_NAME, DIMENSION, create=create)
+
+
+def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], papers: dict[str, Paper], stale: list[str],
+           changed: list[str]) -> None:
+    store.upsert(chunks, papers, embedder.embed([c.text for c in chunks]))
     # Orphans are deleted only after their replacements are written: a kill -9 in between leaves a
     # paper with two hashes, which the next run detects and rewrites.
     store.delete(stale)
@@ -100,18 +106,18 @@ def open_for_writing(settings: Settings, embedder: MiniLMEmbedding | None = None
 
     Vectors are rewritten in place and the store is marked current only at the end, so an interrupted run is
     simply redone next time; nothing is lost, since every chunk keeps its text and metadata."""
-    store = open_store(settings, create=True, other_embedder=True)
+    store = open_store(settings, MODEL_NAME, DIMENSION, create=True, other_embedder=True)
     if store.current_embedder():
         return store
     embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
-    chunks = list(store.iter_chunks())
+    rows = list(store.iter_raw())
     if not quiet:
-        print(f"paperchat: re-embedding the {len(chunks)} chunks of {store.where} with {embedder.model_name}",
+        print(f"paperchat: re-embedding the {len(rows)} chunks of {store.where} with {embedder.model_name}",
               file=sys.stderr, flush=True)
-    for batch in _batches(chunks, REEMBED_BATCH):
-        vectors = embedder.embed([c.text for c in batch])
-        store.upsert([c.id for c in batch], [c.text for c in batch], vectors.tolist(), [c.metadata for c in batch])
-    store.mark_current_embedder()
+    for batch in _batches(rows, REEMBED_BATCH):
+        ids, texts, metas = (list(x) for x in zip(*batch, strict=True))
+        store.rewrite_vectors(ids, texts, metas, embedder.embed(texts))
+    store.mark_current_embedder(DIMENSION)
     return store
 
 
@@ -141,7 +147,7 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
         for paper in batch:
             state = states.get(paper.id)
             # Unchanged = same content hash and every chunk present; decided without re-chunking (re-ingest speed).
-            if state and state[0] == content_hash(paper) and state[1] == len(state[2]):
+            if state and state.complete and state.content_hash == content_hash(paper):
                 report.unchanged += 1
                 continue
             new_chunks = chunk_paper(paper)
@@ -149,14 +155,14 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
                 report.updated += 1
                 changed.append(paper.id)
                 keep = {c.id for c in new_chunks}
-                stale.extend(cid for cid in state[2] if cid not in keep)
+                stale.extend(cid for cid in state.chunk_ids if cid not in keep)
             else:
                 report.added += 1
             chunks.extend(new_chunks)
         if chunks:
             # Loaded only when something changed: an unchanged re-ingest never pays the model start-up.
             embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
-            _write(store, embedder, chunks, stale, changed)
+            _write(store, embedder, chunks, {p.id: p for p in batch}, stale, changed)
             report.chunks_written += len(chunks)
         done += len(batch)
         if bar is not None:
@@ -166,3 +172,22 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
     if bar is not None:
         bar.close()
     return report
+
+
+def remove_papers(settings: Settings, ids: list[str]) -> int:
+    """Delete papers by id; returns the chunks removed."""
+    return open_corpus(settings).delete_papers(ids)
+
+
+def open_or_seed(settings: Settings, demo: Path | None, embedder: MiniLMEmbedding | None = None) -> Store:
+    """The store for serving; a missing or empty one is filled from `demo` (or left empty for uploads)."""
+    try:
+        return open_corpus(settings)
+    except StoreError:
+        # An unreachable server fails here with its message; a store from an earlier embedder is re-embedded.
+        store = open_for_writing(settings, embedder, quiet=False)
+        if store.count() or demo is None:
+            return store
+    print(f"paperchat: store {store.where} is empty; ingesting {demo}", flush=True)
+    ingest_paths([Path(demo)], settings, quiet=False, embedder=embedder)
+    return open_corpus(settings)

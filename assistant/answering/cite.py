@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -123,7 +123,7 @@ def attribute(text: str, sources: list[CitableSource], embed: Callable[[list[str
         best_i = int(np.argmax([s for s, _ in scores]))
         best, evidence = scores[best_i]
         if best < threshold:
-            result.append(Sentence(sent, [], False, "", round(best, 3)))
+            result.append(Sentence(sent, (), False, "", round(best, 3), "not_enough_info"))
             continue
         keep = [n for n in dict.fromkeys(claimed) if n in by_n
                 and scores[by_n[n]][0] >= threshold and scores[by_n[n]][0] >= best - KEEP_MARGIN]
@@ -134,7 +134,7 @@ def attribute(text: str, sources: list[CitableSource], embed: Callable[[list[str
                 keep.append(src.n)
         if not keep:
             keep = [sources[best_i].n]
-        result.append(Sentence(sent, keep, True, evidence, round(best, 3)))
+        result.append(Sentence(sent, tuple(keep), True, evidence, round(best, 3)))
     return result
 
 
@@ -151,8 +151,7 @@ def renumber(sentences: list[Sentence], sources: list[CitableSource]) -> tuple[l
     for sent in sentences:
         for n in sent.citations:
             mapping.setdefault(n, len(mapping) + 1)
-    out = [Sentence(s.text, [mapping[n] for n in s.citations], s.supported, s.evidence, s.support)
-           for s in sentences]
+    out = [replace(s, citations=tuple(mapping[n] for n in s.citations)) for s in sentences]
     cites = [Citation(new, by_n[old].id, by_n[old].title, by_n[old].url) for old, new in mapping.items()]
     return out, cites
 

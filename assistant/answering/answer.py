@@ -1,0 +1,165 @@
+"""The answer path, stage by stage: understand -> select -> evidence -> (draft) -> phrase -> verify -> table."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from assistant.errors import LLMError
+from assistant.kinds import get_kind
+from assistant.prompts import NOT_FOUND, NOT_FOUND_KEY, Prompts
+from assistant.records import Answer, Citation, Filters, Sentence, Source, Table, Timings
+from assistant.retrieval.hybrid import Library, Query
+
+from .cite import CitableSource, attribute, render, renumber
+from .evidence import select_evidence
+from .extractive import extractive_sentences
+from .phrase import TextModel, messages, phrase
+from .select import Selection, select
+from .table import TableBuilder, renumber_table
+from .understand import Understanding, understand
+
+log = logging.getLogger(__name__)
+EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no LLM."
+
+
+@dataclass
+class Event:
+    """A step of a streamed answer: sources, a verified draft, LLM text deltas, then the final verified answer."""
+
+    kind: str  # "sources" | "draft" | "delta" | "answer"
+    sources: list[Source] = field(default_factory=list)
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class _Work:
+    """What one answer carries from stage to stage."""
+
+    u: Understanding
+    query: Query
+    selection: Selection
+    numbers: dict[str, int]
+    evidence: dict[str, list[str]]
+    citable: list[CitableSource]
+    table: Table | None
+    t0: float
+    retrieve_ms: float
+
+
+class Answerer:
+    """Runs the stages for one store; shared by CLI, UI and evaluation through the assistant service."""
+
+    def __init__(self, library: Library, prompts: Prompts, llm: Callable[[], TextModel], unsupported: str = "flag"):
+        self.library = library
+        self.prompts = prompts
+        self._llm = llm
+        self.unsupported = unsupported
+        self.tables = TableBuilder(library)
+
+    def understand(self, question: str, history: Sequence[tuple[str, Answer]] = (),
+                   kind: str | None = None) -> Understanding:
+        """The understanding stage alone (follow-up rewriting, kind, sides)."""
+        return understand(question, history, kind)
+
+    def select(self, u: Understanding, k: int, filters: Filters | None = None) -> tuple[Query, Selection]:
+        """The selection stage alone: what `ask --retrieve-only` and `eval` measure."""
+        query = self.library.query(u.standalone)
+        return query, select(self.library, query, u, k, filters)
+
+    def stream(self, question: str, history: Sequence[tuple[str, Answer]] = (), kind: str | None = None,
+               filters: Filters | None = None, use_llm: bool = True, k: int = 5) -> Iterator[Event]:
+        """Sources first, then a verified extractive draft, then LLM text deltas, then the verified Answer."""
+        t0 = time.perf_counter()
+        u = self.understand(question, history, kind)
+        query, sel = self.select(u, k, filters)
+        retrieve_ms = _ms(t0)
+        yield Event("sources", sources=list(sel.shown))
+        if not sel.chosen:
+            yield Event("answer", answer=self._refused(u, sel, Timings(retrieve_ms, total_ms=_ms(t0))))
+            return
+        work = self._prepare(u, query, sel, t0, retrieve_ms)
+        draft = self._finish(work, extractive_sentences(u.kind, list(sel.chosen), work.evidence, work.numbers),
+                             EXTRACTIVE_NOTICE, True, first_token_ms=None, first_sentence_ms=_ms(t0))
+        if not use_llm:
+            yield Event("answer", answer=draft)
+            return
+        yield Event("draft", answer=draft)
+        yield from self._phrase(work, draft)
+
+    def _prepare(self, u: Understanding, query: Query, sel: Selection, t0: float, retrieve_ms: float) -> _Work:
+        chosen = list(sel.chosen)
+        numbers = {p.id: i + 1 for i, p in enumerate(chosen)}
+        evidence = select_evidence(self.library, query, u.kind, chosen)
+        vecs = self.library.sentences.get([p.paper for p in chosen])
+        titles = self.library.embed([p.title for p in chosen])
+        citable = [CitableSource.from_parts(numbers[p.id], p.id, p.title, p.url, sents, v, tv)
+                   for p, (sents, v), tv in zip(chosen, vecs, titles, strict=True)]
+        table = self.tables.build(chosen, numbers) if get_kind(u.kind).table else None
+        return _Work(u, query, sel, numbers, evidence, citable, table, t0, retrieve_ms)
+
+    def _phrase(self, work: _Work, draft: Answer) -> Iterator[Event]:
+        system, user = messages(self.prompts, work.u.kind, work.u.standalone, list(work.selection.chosen),
+                                work.numbers, work.evidence)
+        text, first_token_ms = "", None
+        try:
+            for delta in phrase(self._llm(), system, user, work.u.kind):
+                if first_token_ms is None:
+                    first_token_ms = _ms(work.t0)
+                text += delta
+                yield Event("delta", text=delta)
+        except LLMError as exc:
+            log.warning("LLM failed: %s", exc)
+            notice = f"{exc}. This is an extractive answer built from the abstracts without an LLM."
+            yield Event("answer", answer=replace(draft, notice=notice, timings=replace(
+                draft.timings, first_token_ms=first_token_ms, total_ms=_ms(work.t0))))
+            return
+        sentences = attribute(text, work.citable, self.library.embed)
+        if not any(s.supported for s in sentences):
+            notice = ("The model said the abstracts do not answer this, but retrieval found evidence: showing the "
+                      "evidence instead." if NOT_FOUND_KEY in text.lower() else
+                      "The model's answer could not be checked against the abstracts: showing the evidence.")
+            yield Event("answer", answer=replace(draft, notice=notice, timings=replace(
+                draft.timings, first_token_ms=first_token_ms, total_ms=_ms(work.t0))))
+            return
+        yield Event("answer", answer=self._finish(work, sentences, "", False, first_token_ms,
+                                                  draft.timings.first_sentence_ms))
+
+    def _finish(self, work: _Work, sentences: list[Sentence], notice: str, extractive: bool,
+                first_token_ms: float | None, first_sentence_ms: float | None) -> Answer:
+        sentences, citations = renumber(sentences, work.citable)
+        table = work.table
+        if table is not None:
+            citations = _cite_columns(citations, list(work.selection.chosen))  # every column is cited
+            table = renumber_table(table, {c.id: c.n for c in citations})
+        kept = tuple(s for s in sentences if s.supported or self.unsupported == "flag")
+        return Answer(question=work.u.question, text=render(sentences, self.unsupported), refused=False,
+                      kind=work.u.kind, citations=tuple(citations), sources=work.selection.shown, sentences=kept,
+                      table=table, extractive=extractive, notice=notice,
+                      timings=Timings(work.retrieve_ms, first_sentence_ms, first_token_ms, _ms(work.t0)),
+                      standalone_question=_standalone(work.u))
+
+    def _refused(self, u: Understanding, sel: Selection, timings: Timings) -> Answer:
+        return Answer(question=u.question, text=NOT_FOUND, refused=True, kind=u.kind, citations=(),
+                      sources=sel.shown, timings=timings, standalone_question=_standalone(u), refusal=sel.refusal)
+
+
+def _cite_columns(citations: list[Citation], papers: list[Source]) -> list[Citation]:
+    """Comparison table columns are cited even if the prose cited only one side."""
+    have = {c.id for c in citations}
+    out = list(citations)
+    for p in papers:
+        if p.id not in have:
+            out.append(Citation(len(out) + 1, p.id, p.title, p.url))
+    return out
+
+
+def _standalone(u: Understanding) -> str:
+    return u.standalone if u.standalone != u.question else ""
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)

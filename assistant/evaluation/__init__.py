@@ -1,0 +1,1 @@
+"""Evaluation: metrics, question-file and BEIR runs, report tables."""
