@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extractive", action="store_true", help="answer from abstract sentences, no LLM")
     p.add_argument("--kind", choices=list(KINDS), help="override routing")
 
+    p = sub.add_parser("verify", help="check a claim against the papers: which support it, which contradict it")
+    p.add_argument("claim", nargs="?")
+    _common(p)
+    p.add_argument("--paper", action="append", default=[], metavar="ID", help="judge against this paper (repeatable)")
+    p.add_argument("--batch", type=Path, help="JSONL file of {id, claim, paper_ids?}; one JSON result per line")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--k", type=int, help="papers retrieved and judged when no --paper is given (default 5)")
+
     p = sub.add_parser("stats", help="papers and chunks in the store")
     _common(p)
     p.add_argument("--json", action="store_true")
@@ -225,6 +233,55 @@ def format_answer(answer) -> str:
     return "\n".join(lines)
 
 
+def _read_claims(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(id, claim, paper ids) per line; every bad line reported as `file:line: what is wrong`."""
+    from assistant.questions import read_jsonl
+
+    rows, problems = read_jsonl(path)
+    out = []
+    for n, obj in rows:
+        claim, ids = obj.get("claim"), obj.get("paper_ids", [])
+        if not isinstance(claim, str) or not claim.strip():
+            problems.append(f"{path}:{n}: expected an object with a non-empty \"claim\"")
+        elif not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.append(f"{path}:{n}: \"paper_ids\" must be a list of paper ids")
+        else:
+            out.append((str(obj.get("id", n)), claim, ids))
+    if problems:
+        raise ParseError(problems)
+    return out
+
+
+def claim_json(check, cid=None) -> dict:
+    """The JSON contract of `verify --json`."""
+    return {"id": cid, "claim": check.claim,
+            "verdicts": [{"id": src.id, "title": src.title, "label": v.label, "score": round(v.score, 3),
+                          "evidence": list(v.evidence)} for src, v in check.verdicts]}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from assistant.service import Assistant
+
+    if not args.claim and not args.batch:
+        raise PaperchatError("give a CLAIM or --batch FILE.jsonl")
+    items = _read_claims(args.batch) if args.batch else [(None, args.claim, args.paper)]
+    assistant = Assistant(_settings(args))
+    for cid, claim, ids in items:
+        check = assistant.check_claim(claim, paper_ids=ids or None, k=args.k)
+        if args.json or args.batch:
+            print(json.dumps(claim_json(check, cid), ensure_ascii=False), flush=True)
+            continue
+        print(f"Claim: {claim}")
+        for src, v in check.verdicts:
+            print(f"  {_LABELS[v.label]:<16} {v.score:.2f}  {src.title}")
+            if v.evidence:
+                print(f"  {'':<16}       “{v.evidence[0]}”")
+    return 0
+
+
+_LABELS = {"supported": "supports", "contradicted": "contradicts", "not_enough_info": "not enough info"}
+
+
 def _open(args: argparse.Namespace):
     from assistant.embed import DIMENSION, MODEL_NAME  # constants only: no model is loaded
     from assistant.store import open_store
@@ -278,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "remove": cmd_remove,
-                "serve": cmd_serve, "setup": cmd_setup, "eval": cmd_eval}[args.command](args)
+                "serve": cmd_serve, "setup": cmd_setup, "eval": cmd_eval,
+                "verify": cmd_verify}[args.command](args)
     except PaperchatError as exc:
         log.debug("error", exc_info=True)
         print(f"error: {exc}" if not isinstance(exc, ParseError) else str(exc), file=sys.stderr)
