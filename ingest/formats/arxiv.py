@@ -21,6 +21,7 @@ _SHORT_ERRORS = {
     etree.ErrorTypes.ERR_DOCUMENT_EMPTY: "no element found",
     etree.ErrorTypes.ERR_ATTRIBUTE_REDEFINED: "duplicate attribute",
     etree.ErrorTypes.NS_ERR_UNDEFINED_NAMESPACE: "unbound prefix",
+    etree.ErrorTypes.ERR_UNDECLARED_ENTITY: "undefined entity",
 }
 _WHERE = re.compile(r",? use XML_PARSE_HUGE option|, line \d+, column \d+$")
 
@@ -83,11 +84,9 @@ def _drop(elem: etree._Element) -> None:
         del parent[0]
 
 
-def _entries(path: Path) -> Iterator[tuple[etree._Element, int] | str]:
+def _entries(path: Path, events: etree.iterparse) -> Iterator[tuple[etree._Element, int] | str]:
     """(entry, line) for each <entry> that is the root or a child of it; one problem line for a DTD."""
     depth = 0
-    events = etree.iterparse(str(path), events=("start", "end"), resolve_entities=False, no_network=True,
-                             load_dtd=False, huge_tree=False)
     for event, elem in events:
         if event == "start":
             # Entities are never expanded here, but a DTD is only there to declare them ("billion laughs").
@@ -102,11 +101,25 @@ def _entries(path: Path) -> Iterator[tuple[etree._Element, int] | str]:
             _drop(elem)
 
 
+def _syntax_problem(path: Path, exc: etree.XMLSyntaxError, log: etree._ListErrorLog) -> str:
+    """The problem line for the first XML error, with the line libxml2 found it on."""
+    # With resolve_entities=False lxml raises a bare "no element found" at line 0 for some errors (an undefined
+    # entity); the parser's own log has the real one. The exception's error_log is shared and may be stale.
+    last = log.last_error
+    if exc.lineno or last is None:
+        code, line, message = exc.code, exc.lineno, exc.msg
+    else:
+        code, line, message = last.type, last.line, last.message
+    reason = _SHORT_ERRORS.get(code) or _WHERE.sub("", message or "").strip() or "syntax error"
+    return problem(path, max(line or 1, 1), f"invalid XML: {reason}")
+
+
 def iter_arxiv(path: Path) -> Iterator[Paper | str]:
     """A Paper per <entry>, at the line of its start tag; the first XML error ends the file."""
+    events = etree.iterparse(str(path), events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False)
     try:
-        for item in _entries(path):
+        for item in _entries(path, events):
             yield item if isinstance(item, str) else _paper_from_entry(item[0], path, item[1])
     except etree.XMLSyntaxError as exc:
-        reason = _SHORT_ERRORS.get(exc.code) or _WHERE.sub("", exc.msg or "").strip() or "syntax error"
-        yield problem(path, max(exc.lineno or 1, 1), f"invalid XML: {reason}")
+        yield _syntax_problem(path, exc, events.error_log)
