@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,7 +52,7 @@ def _parse(text: str) -> bibtexparser.Library | str:
 
 
 def _name(parts: NameParts) -> str:
-    """ "First von Last, Jr." -- BibTeX's name parts in reading order, the suffix after a comma."""
+    """BibTeX's name parts in reading order, "First von Last", and ", Jr." when there is a suffix."""
     name = " ".join(parts.first + parts.von + parts.last)
     return f"{name}, {' '.join(parts.jr)}" if parts.jr else name
 
@@ -87,7 +87,7 @@ def _bib_date(year: str, month: str, day: str) -> str:
     return fields.parse_date(year)
 
 
-def _arxiv(get) -> str:
+def _arxiv(get: Callable[[str], str]) -> str:
     """The arXiv id in eprint (when the archive is arXiv), url, doi or journal = {arXiv:2101.00001}."""
     archive = (get("archiveprefix") or get("eprinttype")).lower()
     arxiv = fields.arxiv_id(get("eprint")) if get("eprint") and archive in ("", "arxiv") else ""
