@@ -59,7 +59,7 @@ def _name(parts: NameParts) -> str:
 
 def _authors(value: object) -> list[str]:
     """Display names from the author field: NameParts from SplitNameParts, or the split strings it refused."""
-    if isinstance(value, str):  # an author field that bibtexparser left alone (e.g. a number)
+    if isinstance(value, str):  # not split: the middlewares leave a non-entry block alone
         value = [value]
     if not isinstance(value, list):
         return []
