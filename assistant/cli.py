@@ -11,6 +11,7 @@ from pathlib import Path
 from assistant import offline
 from assistant.errors import PaperchatError, ParseError
 from assistant.kinds import KINDS
+from assistant.output import answer_json, claim_json, format_answer, format_claim, source_json
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("paperchat")
@@ -34,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperchat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    _question_parsers(sub)
+    _store_parsers(sub)
+    return parser
 
+
+def _question_parsers(sub) -> None:
+    """ingest, ask and verify."""
     p = sub.add_parser("ingest", help="add abstracts from files to the store")
     p.add_argument("paths", nargs="+", type=Path)
     _common(p)
@@ -62,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--k", type=int, help="papers retrieved and judged when no --paper is given (default 5)")
 
+
+def _store_parsers(sub) -> None:
+    """stats, remove, serve, setup and eval."""
     p = sub.add_parser("stats", help="papers and chunks in the store")
     _common(p)
     p.add_argument("--json", action="store_true")
@@ -77,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", help="user:password required to use the UI")
     p.add_argument("--demo", type=Path, help="ingest this file first if the store is empty")
 
-    p = sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
+    sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
 
     p = sub.add_parser("eval", help="measure retrieval (and answers) on a question file or a BEIR folder")
     _common(p)
@@ -89,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write the JSON report here (default reports/eval-<time>.json)")
     p.add_argument("--compare", type=Path, help="an earlier JSON report to show differences against")
     p.add_argument("--limit", type=int, help="only the first N questions")
-    return parser
+    p.add_argument("--verify", type=Path, help="judge claims: a BEIR SciFact folder (with original/claims_<split>.jsonl) "
+                   "or a perturbation JSONL {claim, paper_id, expected}")
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -110,31 +121,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
           f"{report.duplicates} duplicates merged, {len(report.problems)} skipped; {report.chunks_written} chunks "
           f"written to {settings.chroma_host or settings.store}", file=sys.stderr)
     return 0
-
-
-def answer_json(answer, qid=None) -> dict:
-    """The JSON contract of `ask --json`."""
-    return {
-        "id": qid,
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "refusal": answer.refusal.reason if answer.refusal else None,
-        "citations": [{"n": c.n, "id": c.id, "title": c.title} for c in answer.citations],
-        "sources": [_source_json(s) for s in answer.sources],
-        "kind": answer.kind,
-        "table": answer.table.as_json() if answer.table else None,
-        "sentences": [{"text": s.text, "citations": list(s.citations), "supported": s.supported,
-                       "verdict": s.verdict, "score": s.support, "evidence": s.evidence} for s in answer.sentences],
-        "extractive": answer.extractive,
-        "notice": answer.notice,
-        "standalone_question": answer.standalone_question or None,
-        **answer.timings.as_json(),
-    }
-
-
-def _source_json(s) -> dict:
-    return {"id": s.id, "title": s.title, "score": s.score}
 
 
 def _read_batch(path: Path) -> list[tuple[str, str, str | None]]:
@@ -197,7 +183,7 @@ def _retrieve_json(assistant, qid, question: str, k, filters, kind, history) -> 
     t0 = time.perf_counter()
     sources = assistant.retrieve(question, k=k, filters=filters, kind=kind, history=history)
     return {"id": qid, "question": question, "answer": None, "refused": False, "citations": [],
-            "sources": [_source_json(s) for s in sources], "retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
+            "sources": [source_json(s) for s in sources], "retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
 
 
 def _ask_one(assistant, question: str, history: list, filters, args: argparse.Namespace, stream: bool):
@@ -213,24 +199,6 @@ def _ask_one(assistant, question: str, history: list, filters, args: argparse.Na
     if stream:
         print(file=sys.stderr)
     return answer
-
-
-def format_answer(answer) -> str:
-    """Plain-text answer with a numbered reference list."""
-    lines = [answer.text]
-    if answer.table:
-        lines.append("")
-        cols = [f"[{c.n}] {c.title.split(':')[0]}" for c in answer.table.papers]
-        lines.append(" | ".join(["aspect"] + cols))
-        for aspect, row in zip(answer.table.aspects, answer.table.cells, strict=True):
-            cells = [c.text + (f" [{c.citation}]" if c.citation else "") for c in row]
-            lines.append(" | ".join([aspect] + cells))
-    if answer.notice:
-        lines += ["", f"({answer.notice})"]
-    if answer.citations:
-        lines += ["", "References:"] + [f"[{c.n}] {c.title}" + (f" — {c.url}" if c.url else "")
-                                        for c in answer.citations]
-    return "\n".join(lines)
 
 
 def _read_claims(path: Path) -> list[tuple[str, str, list[str]]]:
@@ -252,13 +220,6 @@ def _read_claims(path: Path) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def claim_json(check, cid=None) -> dict:
-    """The JSON contract of `verify --json`."""
-    return {"id": cid, "claim": check.claim,
-            "verdicts": [{"id": src.id, "title": src.title, "label": v.label, "score": round(v.score, 3),
-                          "evidence": list(v.evidence)} for src, v in check.verdicts]}
-
-
 def cmd_verify(args: argparse.Namespace) -> int:
     from assistant.service import Assistant
 
@@ -271,15 +232,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.json or args.batch:
             print(json.dumps(claim_json(check, cid), ensure_ascii=False), flush=True)
             continue
-        print(f"Claim: {claim}")
-        for src, v in check.verdicts:
-            print(f"  {_LABELS[v.label]:<16} {v.score:.2f}  {src.title}")
-            if v.evidence:
-                print(f"  {'':<16}       “{v.evidence[0]}”")
+        print(format_claim(check))
     return 0
-
-
-_LABELS = {"supported": "supports", "contradicted": "contradicts", "not_enough_info": "not enough info"}
 
 
 def _open(args: argparse.Namespace):

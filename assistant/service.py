@@ -21,6 +21,11 @@ from assistant.store import Store
 __all__ = ["Assistant", "Event"]
 
 
+def make_judge(settings: Settings, embedder: MiniLMEmbedding) -> Judge:
+    """The claim judge answers and `verify` use."""
+    return ResemblanceJudge(embedder.embed)
+
+
 class Assistant:
     """Retrieval + grounded answering over one store; one per process, shared by CLI and UI."""
 
@@ -33,7 +38,7 @@ class Assistant:
         self._llm = llm  # a TextModel; the embedded one is created (and its server started) on first use
         self._llm_lock = threading.Lock()
         self._sentences = SentenceCache(self.store, self.embedder.embed)
-        self.judge = judge or ResemblanceJudge(self.embedder.embed)
+        self.judge = judge or make_judge(settings, self.embedder)
         self._build()
 
     def _build(self) -> None:
