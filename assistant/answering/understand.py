@@ -86,7 +86,7 @@ def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: 
     papers = library.papers if library is not None else {}
     first = _mentions(library, question)
     r = resolve(question, history, papers, [m.pid for m in first])
-    standalone = r.standalone
+    standalone = library.names.respell(r.standalone) if library is not None else r.standalone
     mentions = _mentions(library, standalone) if standalone != question else first
     if r.scope:  # the earlier papers are listed in the rewrite to pick among, not named
         mentions = first

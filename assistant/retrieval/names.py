@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,15 +53,18 @@ class NameIndex:
         self._papers = papers
         self.vocabulary: set[str] = set()  # every word of the corpus, lower-cased
         self.lower_words: set[str] = set()  # words the corpus writes in lower case (so also plain English)
+        counts: Counter[str] = Counter()
         for p in papers.values():
             for token in _TOKEN.findall(f"{p.title} {p.abstract}"):
                 self.vocabulary.add(token.lower())
                 if token.islower():
+                    counts[token] += 1  # corrections go to words the corpus writes in lower case, not to names
                     self.lower_words.add(token)
         scores: dict[str, dict[str, float]] = defaultdict(dict)
         for pid, p in papers.items():
             for key, score in _owned(p, self.lower_words).items():
                 scores[key][pid] = max(score, scores[key].get(pid, 0.0))
+        self._spelling = _Speller(counts)
         self.owner: dict[str, str] = {}
         for key, by_paper in scores.items():
             if len(key) < 3 or sum(c.isalpha() for c in key) < 2:
@@ -118,6 +121,10 @@ class NameIndex:
             return self.owner[close[0]], close[0], False
         return None
 
+    def respell(self, question: str) -> str:
+        """The question with misspelt words (not in the corpus, one edit from a corpus word) corrected."""
+        return self._spelling.correct(question, self)
+
     def mentions(self, name: str) -> list[str]:
         """Ids of papers whose title or abstract contains `name` as a whole word (case-insensitive)."""
         pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
@@ -132,6 +139,33 @@ class NameIndex:
                 if best:
                     found.append((q.start(), best))
         return list(dict.fromkeys(pid for _, pid in sorted(found)))
+
+
+class _Speller:
+    """One-edit spelling correction against the corpus's words (SymSpell deletions, distance 1)."""
+
+    MIN_LEN = 5  # shorter words have too many one-edit neighbours to guess from
+    MIN_COUNT = 2  # a correction must be a word the corpus uses at least twice
+
+    def __init__(self, counts: Counter[str]):
+        self.counts = counts
+        self.deletes: dict[str, list[str]] = defaultdict(list)
+        for word, n in counts.items():
+            if n >= self.MIN_COUNT and len(word) >= self.MIN_LEN and word.isalpha():
+                for d in {word, *_deletions(word)}:
+                    self.deletes[d].append(word)
+
+    def correct(self, text: str, names: NameIndex) -> str:
+        def fix(m: re.Match) -> str:
+            word = m.group()
+            low = word.lower()
+            if len(low) < self.MIN_LEN or low in names.vocabulary or low.rstrip("s") in names.vocabulary \
+                    or not low.isalpha() or names._match(word, word, 1, True):
+                return word
+            cands = {w for d in {low, *_deletions(low)} for w in self.deletes.get(d, ())}
+            cands = [w for w in cands if _osa(low, w) <= 1]
+            return max(cands, key=lambda w: (self.counts[w], w)) if cands else word
+        return re.sub(r"[A-Za-z]+", fix, text)
 
 
 def _owned(p: StoredPaper, lower_words: set[str]) -> dict[str, float]:
