@@ -113,7 +113,7 @@ class NameIndex:
             if key in self.lower_words and not whole and not name_like(typed):
                 return None  # "pass", "Pose", "structure" not typed as a name are words, not names
             return self.owner[key], key, True
-        if len(key) < FUZZY_MIN or (n == 1 and key in self.vocabulary) or any(c.isdigit() for c in key):
+        if len(key) < FUZZY_MIN - 1 or (n == 1 and key in self.vocabulary) or any(c.isdigit() for c in key):
             return None  # a real word of the corpus, or a short or numbered token: no typo guess
         close = {k for d in {key, *_deletions(key)} for k in self._deletes.get(d, ())}
         close = sorted(k for k in close if _osa(key, k) <= 1)
