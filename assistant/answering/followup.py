@@ -73,8 +73,8 @@ def resolve(question: str, history: Sequence[tuple[str, Answer]], papers: dict[s
             rest = multi[1:]
         if rest:
             return Resolved(_sub(q, m, _names(rest[:1], papers)), tuple(rest[:1]), reason="the other paper")
-    if (m := _DESCRIBED.search(q)) and multi and not named:
-        pid = _best_described(m.group(1), multi, papers)
+    if (m := _DESCRIBED.search(q)) and not named:
+        pid = _best_described(m.group(1), multi or last, papers)
         if pid:
             return Resolved(_sub(q, m, _names([pid], papers)), (pid,), reason="the paper described")
     if named and not _SINGULAR.search(q) and not _PLURAL.search(q):

@@ -92,7 +92,8 @@ def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: 
         mentions = first
     named = list(dict.fromkeys([*(m.pid for m in mentions), *r.papers]))
     side_texts = sides(standalone, mentions)
-    routed, reason = route_kind(standalone, named, side_texts, mentions, scoped=bool(r.scope))
+    # "which of those ..." is routed on the question as typed: the rewrite lists the earlier papers' names.
+    routed, reason = route_kind(question if r.scope else standalone, named, side_texts, mentions, bool(r.scope))
     if kind:
         routed, reason = kind, "kind given by the caller"
     # A detail is asked of a paper the question names or refers to ("what licence does X use").
