@@ -19,8 +19,10 @@ COMMON_DF = 3  # a name-like token mentioned in this many papers without owning 
 OWN_SHORT, OWN_INTRODUCED, OWN_REPEATED, OWN_MENTION = 3.0, 2.0, 1.5, 1.0
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
 _NAMEISH = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]")
-_INTRO = r"(?:propose|present|introduce|call|dub|name|term|coin|develop)\w*\b[^.;]{0,60}?"
+_INTRO_SPAN = re.compile(r"\b(?:propose|present|introduce|call|dub|name|term|coin|develop)\w*\b([^.;]{0,60})"
+                         r"|\(([^()]{1,30})\)")
 _GENERIC_TITLE = frozenset("the a an dataset database benchmark paper".split())
+_NAME_SIGNAL = re.compile(r"\d|[A-Z]{2}|[a-z][A-Z]")  # inside one hyphen-separated part, as "-" breaks adjacency
 _REPO = re.compile(r"github\.com/[\w.-]+/([\w.-]+)", re.IGNORECASE)
 
 
@@ -42,8 +44,7 @@ def norm(text: str) -> str:
 
 def name_like(token: str) -> bool:
     """A method or dataset name: a digit, two capitals in a row, or a capital after a lower-case letter."""
-    return any(re.search(r"\d|[A-Z]{2}|[a-z][A-Z]", part) for part in token.split("-")) and \
-        any(c.isalpha() for c in token)
+    return _NAME_SIGNAL.search(token) is not None and any(c.isalpha() for c in token)
 
 
 class NameIndex:
@@ -55,11 +56,10 @@ class NameIndex:
         self.lower_words: set[str] = set()  # words the corpus writes in lower case (so also plain English)
         counts: Counter[str] = Counter()
         for p in papers.values():
-            for token in _TOKEN.findall(f"{p.title} {p.abstract}"):
-                self.vocabulary.add(token.lower())
-                if token.islower():
-                    counts[token] += 1  # corrections go to words the corpus writes in lower case, not to names
-                    self.lower_words.add(token)
+            tokens = _TOKEN.findall(f"{p.title} {p.abstract}")
+            self.vocabulary.update(map(str.lower, tokens))
+            counts.update(t for t in tokens if t.islower())  # corrections go to lower-case words, not to names
+        self.lower_words = set(counts)
         scores: dict[str, dict[str, float]] = defaultdict(dict)
         for pid, p in papers.items():
             for key, score in _owned(p, self.lower_words).items():
@@ -184,20 +184,23 @@ def _owned(p: StoredPaper, lower_words: set[str]) -> dict[str, float]:
         repo = repo.rstrip(".}")
         if len(norm(repo)) >= 3:
             out.setdefault(norm(repo), OWN_INTRODUCED)  # the code link names the method: .../DeepMed-Lab/BCP
-    tokens = {t for t in _NAMEISH.findall(f"{p.title} {p.abstract}") if name_like(t)}
+    counts = Counter(t for t in _NAMEISH.findall(p.abstract) if not t.islower() and name_like(t))
+    tokens = set(counts) | {t for t in _NAMEISH.findall(p.title) if name_like(t)}
     # A capitalised word inside a sentence is a name only when introduced ("we present Hydra", "approach, Loki").
     words = {w for w in re.findall(r"(?<=[a-z,] )[A-Z][a-z]{2,}\b(?! [A-Z])", p.abstract)
              if w.lower() not in lower_words} - tokens
+    introduced = set()  # one pass over the abstract: tokens right after "propose/present/..." or in parentheses
+    for m in _INTRO_SPAN.finditer(p.abstract):
+        introduced |= set(_NAMEISH.findall(m.group(1) if m.group(1) is not None else m.group(2)))
     for token in sorted(tokens | words):
         key = norm(token)
         if key in out:
             continue
-        esc = re.escape(token)
-        if re.search(rf"\b{_INTRO}(?<![\w-]){esc}(?![\w-])|\((?:[^()]{{0,20}})?{esc}\)", p.abstract):
+        if token in introduced:
             out[key] = OWN_INTRODUCED
         elif token in words:
             continue
-        elif len(re.findall(rf"(?<![\w-]){esc}(?![\w-])", p.abstract)) >= 2:
+        elif counts[token] >= 2:
             out[key] = OWN_REPEATED
         else:
             out[key] = OWN_MENTION
