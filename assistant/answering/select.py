@@ -10,7 +10,7 @@ from assistant.records import Filters, Refusal, Source
 from assistant.retrieval.hybrid import RERANK_DEPTH, Library, Query
 from assistant.text import evidence_sentences, words
 
-from .understand import DETAILS, Understanding
+from .understand import BY_SHAPE, DETAILS, Understanding
 
 # Refusal: the best paper must pass either bar (dense = best chunk cosine, lexical = BM25 of the paper).
 # Calibrated on the dev questions (int8 embedder, chunker 2): answerable ones with BM25 < 5 score dense >= 0.45,
@@ -50,7 +50,7 @@ def select(library: Library, query: Query, u: Understanding, k: int, filters: Fi
     chosen = _choose(library, u, ranked, named, filters)
     refusal = None
     top = ranked[0][1]
-    if not named and not u.scope and not answerable(top, u.kind):
+    if not named and not u.scope and not answerable(top, u.kind if u.reason != BY_SHAPE else "lookup"):
         refusal = Refusal("below_threshold", f"best paper scores dense {top.dense:.2f}, BM25 {top.lexical:.1f}")
     elif u.detail and not detail_present(u, chosen):
         refusal = Refusal("detail_missing", "no evidence sentence states the detail asked for")

@@ -40,6 +40,7 @@ _FILLER = set(words("paper pls please thanks thank quick short tell me give summ
 # Score shape: with the topic cue switched off, "second rerank score >= 0.8 x the best" routes 12 of the 13 train
 # topics to topic and no answerable question of another kind (only off-corpus ones, which the topic bar refuses).
 TOPIC_SHAPE = 0.8
+BY_SHAPE = "several papers score close to the best one"  # such a topic keeps the lookup refusal bar
 
 # A specific detail: (question cue, what an evidence sentence must contain). Families of things an abstract may
 # or may not state: licences, authors, hardware, training settings, sizes, cost, speed, venue, code, counts.
@@ -100,7 +101,7 @@ def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: 
     routed, reason = route_kind(question if r.scope else standalone, named, side_texts, mentions, bool(r.scope))
     if routed == DEFAULT_KIND and not named and not r.scope and library is not None \
             and not _SINGLE_LOOKUP.search(standalone) and _several_close(library, standalone):
-        routed, reason = "topic", "several papers score close to the best one"
+        routed, reason = "topic", BY_SHAPE
     if kind:
         routed, reason = kind, "kind given by the caller"
     # A detail is asked of a paper the question names or refers to ("what licence does X use").
