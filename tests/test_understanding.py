@@ -48,17 +48,17 @@ def _figures(items: list[dict]) -> dict:
 
 def test_paraphrase_test_split_is_understood(judged):
     f = _figures([it for it in judged if it["split"] == "test"])
-    # measured at this commit: 6 of 72 false refusals, 0.905 refused, P 0.902, R 0.686, kind 0.833, named 0.944
-    assert f["false_refusals"] <= 8, f
+    # measured (extractive selection): 5 of 72 false refusals, 0.905 refused, P 0.891, R 0.744, kind 0.875, named 1.0
+    assert f["false_refusals"] <= 7, f
     assert f["unanswerable_refused"] >= 0.85, f
-    assert f["precision"] >= 0.87 and f["recall"] >= 0.65, f
-    assert f["kind"] >= 0.8 and f["summary_named"] >= 0.9, f
+    assert f["precision"] >= 0.86 and f["recall"] >= 0.7, f
+    assert f["kind"] >= 0.83 and f["summary_named"] >= 0.9, f
 
 
 @pytest.mark.parametrize("style", ["formal", "casual_lower", "typo", "terse", "imperative", "long_context"])
 def test_every_style_is_answered(judged, style):
     f = _figures([it for it in judged if it["style"] == style])
-    assert f["false_refusals"] <= 4 and f["recall"] >= 0.6, f
+    assert f["false_refusals"] <= 3 and f["recall"] >= 0.65, f
 
 
 def test_casual_summary_names_the_paper_and_is_never_refused(extractive_assistant):
@@ -134,7 +134,7 @@ def conversation_turns(extractive_assistant) -> list[dict]:
 def test_follow_up_turns_cite_the_papers_they_refer_to(conversation_turns):
     follow = [t for t in conversation_turns if t["turn"] > 1 and t["gold_ids"]]
     recall = sum(len(t["cited"] & set(t["gold_ids"])) for t in follow) / sum(len(t["gold_ids"]) for t in follow)
-    assert recall >= 0.8, recall
+    assert recall >= 0.88, recall  # measured: 0.966 on odd (train) conversations, 0.931 on even ones
 
 
 def test_ordinal_follow_up_counts_the_papers_in_the_order_named(conversation_turns):
