@@ -27,3 +27,9 @@ def test_summary_with_embedded_llm_cites_only_the_named_paper(llm_assistant):
     assert ans.kind == "summary" and not ans.refused and not ans.extractive, ans.notice
     assert [c.title.split(":")[0] for c in ans.citations] == ["CIFAKE"]
     assert sum(s.supported for s in ans.sentences) >= 2
+
+
+def test_casual_summary_with_embedded_llm_is_answered_and_cites_the_named_paper(llm_assistant):
+    ans = llm_assistant.ask("tldr loki")
+    assert ans.kind == "summary" and not ans.refused, ans.refusal
+    assert [c.title for c in ans.citations] == ["Geometry-Aware Adaptation for Pretrained Models"]

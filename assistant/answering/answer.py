@@ -69,7 +69,7 @@ class Answerer:
     def understand(self, question: str, history: Sequence[tuple[str, Answer]] = (),
                    kind: str | None = None) -> Understanding:
         """The understanding stage alone (follow-up rewriting, kind, sides)."""
-        return understand(question, history, kind)
+        return understand(question, history, kind, self.library)
 
     def select(self, u: Understanding, k: int, filters: Filters | None = None) -> tuple[Query, Selection]:
         """The selection stage alone: what `ask --retrieve-only` and `eval` measure."""

@@ -18,13 +18,16 @@ ASPECTS = {
 }
 ASPECT_CUES = {
     "problem": r"\b(problem|challenge|however|lack|limit|suffer|issue|difficult|costly|bottleneck|gap)",
-    "approach": r"\b(we propose|we present|we introduce|propose|framework|method|approach|model|architecture|module)",
+    "approach": r"\b(we propose|we present|we introduce|propose|framework|method|approach|model|architecture|module"
+                r"|we (?:first |then )?(?:build|design|develop|construct|devise|formulate|leverage|employ|train)"
+                r"|our (?:method|approach|framework|model)|consists? of|based on)",
     "supervision / data": r"\b(label|unlabel|supervis|annotat|dataset|data|pairs|training|pretrain|pre-train)",
     "evaluation / claims": r"\b(experiment|result|outperform|benchmark|state-of-the-art|evaluat|achiev|demonstrat|show)",
 }
 CUE_BONUS = 0.25
 MIN_CELL_SCORE = 0.35
-CELL_CHARS = 220
+CELL_WORDS = 25  # a cell is a phrase, not a sentence: the clause that carries the aspect, at most this many words
+_CLAUSE = re.compile(r"\s*(?:[,;:]|\s—|\s-\s)\s+|\s+(?=(?:while|whereas|which|where|but|and then|so that|thereby)\b)")
 
 
 class TableBuilder:
@@ -45,25 +48,51 @@ class TableBuilder:
         """Aspects x papers; each cell an evidence phrase with its citation, or NOT_STATED."""
         vectors = self._aspect_vectors()
         per_paper = self.library.sentences.get([p.paper for p in papers])
-        rows = []
-        for a, aspect in enumerate(ASPECTS):
-            row = []
-            for p, (sents, vecs) in zip(papers, per_paper, strict=True):
-                row.append(_cell(aspect, vectors[a], sents, vecs, numbers[p.id]))
-            rows.append(tuple(row))
+        columns = [_column(vectors, sents, vecs, numbers[p.id]) for p, (sents, vecs) in
+                   zip(papers, per_paper, strict=True)]
+        rows = tuple(tuple(col[a] for col in columns) for a in range(len(ASPECTS)))
         cols = tuple(Column(p.id, p.title, numbers[p.id]) for p in papers)
-        return Table(tuple(ASPECTS), cols, tuple(rows))
+        return Table(tuple(ASPECTS), cols, rows)
 
 
-def _cell(aspect: str, vector: np.ndarray, sents: list[str], vecs: np.ndarray, n: int) -> Cell:
+def _column(vectors: np.ndarray, sents: list[str], vecs: np.ndarray, n: int) -> list[Cell]:
+    """One paper's cells: the best (aspect, sentence) pairs first, each aspect and each phrase used once."""
+    cells = [Cell(NOT_STATED) for _ in ASPECTS]
     if not sents:
-        return Cell(NOT_STATED)
-    cue = np.array([CUE_BONUS if re.search(ASPECT_CUES[aspect], s, re.IGNORECASE) else 0.0 for s in sents])
-    score = vecs @ vector + cue
-    i = int(np.argmax(score))
-    if score[i] < MIN_CELL_SCORE:
-        return Cell(NOT_STATED)
-    return Cell(shorten(sents[i]), n)
+        return cells
+    pairs = []
+    for a, aspect in enumerate(ASPECTS):
+        cue = np.array([CUE_BONUS if re.search(ASPECT_CUES[aspect], s, re.IGNORECASE) else 0.0 for s in sents])
+        for i, score in enumerate(vecs @ vectors[a] + cue):
+            if score >= MIN_CELL_SCORE:
+                pairs.append((float(score), a, i))
+    done, shown = set(), set()
+    for _, a, i in sorted(pairs, reverse=True):
+        phrase = clip(sents[i], ASPECT_CUES[list(ASPECTS)[a]])
+        if a in done or phrase in shown:
+            continue
+        cells[a] = Cell(phrase, n)
+        done.add(a)
+        shown.add(phrase)
+    return cells
+
+
+def clip(sentence: str, cue: str, limit: int = CELL_WORDS) -> str:
+    """The clause of a sentence that carries the aspect's cue (else its first clause), at most `limit` words."""
+    bounds, start = [], 0
+    for m in _CLAUSE.finditer(sentence):
+        if len(sentence[start:m.start()].split()) >= 4:  # a clause has a few words ("however," is not one)
+            bounds.append((start, m.start()))
+            start = m.end()
+    bounds.append((start, len(sentence)))
+    hit = re.search(cue, sentence, re.IGNORECASE)
+    s, e = next(((s, e) for s, e in bounds if hit and s <= hit.start() < e), bounds[0])
+    for s2, e2 in bounds[bounds.index((s, e)) + 1:]:  # a short clause, or a list's tail, joins the next one
+        if not (len(sentence[s:e].split()) < 8 or len(sentence[s2:e2].split()) < 6) or \
+                len(sentence[s:e2].split()) > limit:
+            break
+        e = e2
+    return shorten(sentence[s:e].strip(" ,;:."), limit)
 
 
 def renumber_table(table: Table, numbers: dict[str, int | None]) -> Table:
@@ -74,6 +103,7 @@ def renumber_table(table: Table, numbers: dict[str, int | None]) -> Table:
     return Table(table.aspects, cols, rows)
 
 
-def shorten(sentence: str, limit: int = CELL_CHARS) -> str:
-    """A sentence cut at a word boundary to at most `limit` characters."""
-    return sentence if len(sentence) <= limit else sentence[: limit - 1].rsplit(" ", 1)[0] + "…"
+def shorten(text: str, limit: int = CELL_WORDS) -> str:
+    """A phrase cut to at most `limit` words."""
+    ws = text.split()
+    return text if len(ws) <= limit else " ".join(ws[:limit]).rstrip(",;:") + "…"

@@ -1,52 +1,230 @@
-"""Paper names in a question: acronyms and short names (AdvCLIP, GroCo, Loki) and quoted titles."""
+"""Paper names in a question: short names, acronyms and repository names found in the store, typo-tolerant."""
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from assistant.records import Source, StoredPaper
-from assistant.text import acronyms
 
-_COMMON_CAPS = frozenset("Which What How Why When Where Who Is Are Do Does Can Could Both Each The A An In On For "
-                         "And Or Give Summarize Summarise Provide List Compare Please Also Any Is There".split())
 TITLE_MATCH = 0.8  # difflib ratio a quoted title needs against a stored title
+MAX_NGRAM = 4  # question tokens joined to find a multi-word short name ("label agnostic forgetting", "laion 5b")
+FUZZY_MIN = 7  # names shorter than this must be typed exactly (at 5, "tired" matched TIReID on the train split)
+COMMON_DF = 3  # a name-like token mentioned in this many papers without owning one is a common term (CLIP, SSL)
+# How strongly a paper owns a name: its whole short name, its title's leading name or a repository it links,
+# a name it introduces ("we present Hydra", "(UMCT)"), a name it repeats, a single mention.
+OWN_SHORT, OWN_INTRODUCED, OWN_REPEATED, OWN_MENTION = 3.0, 2.0, 1.5, 1.0
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_NAMEISH = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9]")
+_INTRO_SPAN = re.compile(r"\b(?:propose|present|introduce|call|dub|name|term|coin|develop)\w*\b([^.;]{0,60})"
+                         r"|\(([^()]{1,30})\)")
+_GENERIC_TITLE = frozenset("the a an dataset database benchmark paper".split())
+_NAME_SIGNAL = re.compile(r"\d|[A-Z]{2}|[a-z][A-Z]")  # inside one hyphen-separated part, as "-" breaks adjacency
+_REPO = re.compile(r"github\.com/[\w.-]+/([\w.-]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A paper named in a question: where, by which key, and whether it was typed exactly."""
+
+    pid: str
+    start: int
+    end: int
+    key: str
+    exact: bool
+
+
+def norm(text: str) -> str:
+    """A name's key: lower-case letters and digits only ("LAION-5B" -> "laion5b")."""
+    return "".join(_TOKEN.findall(text)).lower()
+
+
+def name_like(token: str) -> bool:
+    """A method or dataset name: a digit, two capitals in a row, or a capital after a lower-case letter."""
+    return _NAME_SIGNAL.search(token) is not None and any(c.isalpha() for c in token)
 
 
 class NameIndex:
-    """Lower-cased word -> ids of the papers whose title or abstract contains it."""
+    """Name key -> the paper that owns it, built from the store's papers (titles, abstracts, code links)."""
 
     def __init__(self, papers: dict[str, StoredPaper]):
         self._papers = papers
-        self._words: dict[str, set[str]] = {}
+        self.vocabulary: set[str] = set()  # every word of the corpus, lower-cased
+        self.lower_words: set[str] = set()  # words the corpus writes in lower case (so also plain English)
+        counts: Counter[str] = Counter()
+        for p in papers.values():
+            tokens = _TOKEN.findall(f"{p.title} {p.abstract}")
+            self.vocabulary.update(map(str.lower, tokens))
+            counts.update(t for t in tokens if t.islower())  # corrections go to lower-case words, not to names
+        self.lower_words = set(counts)
+        scores: dict[str, dict[str, float]] = defaultdict(dict)
         for pid, p in papers.items():
-            for w in set(re.findall(r"\w+", f"{p.title} {p.abstract}".lower())):
-                self._words.setdefault(w, set()).add(pid)
+            for key, score in _owned(p, self.lower_words).items():
+                scores[key][pid] = max(score, scores[key].get(pid, 0.0))
+        self._spelling = _Speller(counts)
+        self.owner: dict[str, str] = {}
+        for key, by_paper in scores.items():
+            if len(key) < 3 or sum(c.isalpha() for c in key) < 2:
+                continue  # "3D", "4K", "IT": too short to name one paper
+            ranked = sorted(by_paper.items(), key=lambda kv: -kv[1])
+            best = ranked[0][1]
+            if len(ranked) > 1 and ranked[1][1] == best and best < OWN_SHORT:
+                continue  # two papers use it alike: a shared term, not one paper's name
+            if best < OWN_SHORT and len(ranked) >= COMMON_DF:
+                continue  # mentioned by several papers: a shared term unless it is one paper's whole short name
+            self.owner[key] = ranked[0][0]
+        self._deletes: dict[str, set[str]] = defaultdict(set)  # one-deletion neighbourhood (SymSpell, distance 1)
+        for key in self.owner:
+            if len(key) >= FUZZY_MIN:
+                for d in _deletions(key):
+                    self._deletes[d].add(key)
+
+    def find(self, question: str, whole: Callable[[int, int], bool] = lambda s, e: False) -> list[Mention]:
+        """Papers the question names, in the order named; `whole(start, end)` says a span is a whole side."""
+        tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(question)]
+        found: list[Mention] = []
+        taken: set[int] = set()
+        for n in range(MAX_NGRAM, 0, -1):  # longest names first: "LAION-5B" before "5B"
+            for i in range(len(tokens) - n + 1):
+                span = tokens[i:i + n]
+                if taken & set(range(i, i + n)):
+                    continue
+                start, end = span[0][0], span[-1][1]
+                if n > 1 and not re.fullmatch(r"[\w\s\-]+", question[start:end]):
+                    continue  # a name does not run across punctuation
+                m = self._match(question[start:end], "".join(t for _, _, t in span), n, whole(start, end))
+                if m:
+                    found.append(Mention(m[0], start, end, m[1], m[2]))
+                    taken |= set(range(i, i + n))
+        found.sort(key=lambda m: m.start)
+        out, seen = [], set()
+        for m in found:
+            if m.pid not in seen:
+                seen.add(m.pid)
+                out.append(m)
+        return out
+
+    def _match(self, typed: str, joined: str, n: int, whole: bool) -> tuple[str, str, bool] | None:
+        key = joined.lower()
+        if key in self.owner:
+            if key in self.lower_words and not whole and not name_like(typed):
+                return None  # "pass", "Pose", "structure" not typed as a name are words, not names
+            return self.owner[key], key, True
+        if len(key) < FUZZY_MIN - 1 or (n == 1 and key in self.vocabulary) or any(c.isdigit() for c in key):
+            return None  # a real word of the corpus, or a short or numbered token: no typo guess
+        close = {k for d in {key, *_deletions(key)} for k in self._deletes.get(d, ())}
+        close = sorted(k for k in close if _osa(key, k) <= 1)
+        if len(close) == 1 or (close and len({self.owner[k] for k in close}) == 1):
+            return self.owner[close[0]], close[0], False
+        return None
+
+    def respell(self, question: str) -> str:
+        """The question with misspelt words (not in the corpus, one edit from a corpus word) corrected."""
+        return self._spelling.correct(question, self)
 
     def mentions(self, name: str) -> list[str]:
         """Ids of papers whose title or abstract contains `name` as a whole word (case-insensitive)."""
         pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
-        postings = [self._words.get(w, set()) for w in re.findall(r"\w+", name.lower())]
-        candidates = set.intersection(*postings) if postings else set()
-        return [pid for pid in self._papers if pid in candidates and (
-            pattern.search(self._papers[pid].title) or pattern.search(self._papers[pid].abstract))]
+        return [pid for pid, p in self._papers.items() if pattern.search(p.title) or pattern.search(p.abstract)]
 
-    def resolve(self, question: str, search: Callable[[str], list[Source]]) -> list[str]:
-        """Paper ids the question names by acronym/short name or quoted title, in the order named."""
-        found: list[str] = []
-        for quoted in re.findall(r"['‘\"“]([^'’\"”]{12,})['’\"”]", question):
-            best = match_title(quoted, search(quoted))
-            if best:
-                found.append(best)
-        for name in sorted(acronyms(question) | capitalised(question), key=question.find):
-            mentions = self.mentions(name)
-            if not mentions or len(mentions) > 2:
-                continue  # unknown, or a common term (e.g. "CLIP") rather than one paper's name
-            pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
-            heads = [pid for pid in mentions if pattern.search(self._papers[pid].title)]
-            found.append((heads or mentions)[0])
-        return list(dict.fromkeys(found))
+    def resolve(self, question: str, search: Callable[[str], list[Source]] | None = None) -> list[str]:
+        """Paper ids the question names (quoted titles and names), in the order named."""
+        found = [(m.start, m.pid) for m in self.find(question)]
+        if search is not None:
+            for q in re.finditer(r"['‘\"“]([^'’\"”]{12,})['’\"”]", question):
+                best = match_title(q.group(1), search(q.group(1)))
+                if best:
+                    found.append((q.start(), best))
+        return list(dict.fromkeys(pid for _, pid in sorted(found)))
+
+
+class _Speller:
+    """One-edit spelling correction against the corpus's words (SymSpell deletions, distance 1)."""
+
+    MIN_LEN = 5  # shorter words have too many one-edit neighbours to guess from
+    MIN_COUNT = 2  # a correction must be a word the corpus uses at least twice
+
+    def __init__(self, counts: Counter[str]):
+        self.counts = counts
+        self.deletes: dict[str, list[str]] = defaultdict(list)
+        for word, n in counts.items():
+            if n >= self.MIN_COUNT and len(word) >= self.MIN_LEN and word.isalpha():
+                for d in {word, *_deletions(word)}:
+                    self.deletes[d].append(word)
+
+    def correct(self, text: str, names: NameIndex) -> str:
+        def fix(m: re.Match) -> str:
+            word = m.group()
+            low = word.lower()
+            if len(low) < self.MIN_LEN or low in names.vocabulary or low.rstrip("s") in names.vocabulary \
+                    or not low.isalpha() or names._match(word, word, 1, True):
+                return word
+            cands = {w for d in {low, *_deletions(low)} for w in self.deletes.get(d, ())}
+            cands = [w for w in cands if _osa(low, w) <= 1]
+            return max(cands, key=lambda w: (self.counts[w], w)) if cands else word
+        return re.sub(r"[A-Za-z]+", fix, text)
+
+
+def _owned(p: StoredPaper, lower_words: set[str]) -> dict[str, float]:
+    """The name keys a paper may own, each with how strongly (a key has >= 3 characters, >= 2 of them letters)."""
+    out: dict[str, float] = {}
+    short = p.short_name
+    if short and len(_TOKEN.findall(short)) <= MAX_NGRAM:
+        out[norm(short)] = OWN_SHORT
+    bare = norm(" ".join(w for w in _TOKEN.findall(short) if w.lower() not in _GENERIC_TITLE))
+    if bare and len(_TOKEN.findall(short)) <= MAX_NGRAM + 2:
+        out.setdefault(bare, OWN_SHORT)  # "The Open Images Dataset V4" is typed "Open Images V4"
+    first = short.split()[0] if short else ""
+    if first and name_like(first):
+        out.setdefault(norm(first), OWN_SHORT)  # "UHD-IQA Benchmark Database" is UHD-IQA
+    for repo in _REPO.findall(p.abstract):
+        repo = repo.rstrip(".}")
+        if len(norm(repo)) >= 3:
+            out.setdefault(norm(repo), OWN_INTRODUCED)  # the code link names the method: .../DeepMed-Lab/BCP
+    counts = Counter(t for t in _NAMEISH.findall(p.abstract) if not t.islower() and name_like(t))
+    tokens = set(counts) | {t for t in _NAMEISH.findall(p.title) if name_like(t)}
+    # A capitalised word inside a sentence is a name only when introduced ("we present Hydra", "approach, Loki").
+    words = {w for w in re.findall(r"(?<=[a-z,] )[A-Z][a-z]{2,}\b(?! [A-Z])", p.abstract)
+             if w.lower() not in lower_words} - tokens
+    introduced = set()  # one pass over the abstract: tokens right after "propose/present/..." or in parentheses
+    for m in _INTRO_SPAN.finditer(p.abstract):
+        introduced |= set(_NAMEISH.findall(m.group(1) if m.group(1) is not None else m.group(2)))
+    for token in sorted(tokens | words):
+        key = norm(token)
+        if key in out:
+            continue
+        if token in introduced:
+            out[key] = OWN_INTRODUCED
+        elif token in words:
+            continue
+        elif counts[token] >= 2:
+            out[key] = OWN_REPEATED
+        else:
+            out[key] = OWN_MENTION
+    return out
+
+
+def _deletions(key: str) -> set[str]:
+    return {key[:i] + key[i + 1:] for i in range(len(key))}
+
+
+def _osa(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (edits, with adjacent swaps counted as one)."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
 
 
 def match_title(text: str, candidates: list[Source]) -> str | None:
@@ -58,18 +236,3 @@ def match_title(text: str, candidates: list[Source]) -> str | None:
         if r > best_r:
             best, best_r = src.id, r
     return best if best_r >= TITLE_MATCH else None
-
-
-def capitalised(text: str, skip_first: bool = True) -> set[str]:
-    """Capitalised words (candidate names like 'Loki' or 'Hydra'), by default not the question's first word."""
-    toks = re.findall(r"(?<=[\s(])[A-Z][a-z]{2,}\b" if skip_first else r"\b[A-Z][a-z]{2,}\b", text)
-    return {t for t in toks if t not in _COMMON_CAPS}
-
-
-def names_paper(text: str, paper: StoredPaper) -> bool:
-    """True when text names the paper (its short title or an acronym that occurs in its title/abstract)."""
-    head = paper.short_name.lower()
-    if head and head in text.lower():
-        return True
-    return any(re.search(rf"(?<![\w-]){re.escape(a)}(?![\w-])", paper.title + " " + paper.abstract)
-               for a in acronyms(text) | capitalised(text, skip_first=False))
