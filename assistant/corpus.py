@@ -11,6 +11,7 @@ from pathlib import Path
 from assistant.embed import DIMENSION, MODEL_NAME, MiniLMEmbedding
 from assistant.errors import ParseError, StoreError
 from assistant.records import Chunk, Paper
+from assistant.retrieval.index import note_pending, update_index
 from assistant.settings import Settings
 from assistant.store import Store, open_store
 from ingest.chunk import chunk_paper, content_hash
@@ -93,10 +94,14 @@ def open_corpus(settings: Settings, create: bool = False) -> Store:
 
 def _write(store: Store, embedder: MiniLMEmbedding, chunks: list[Chunk], papers: dict[str, Paper], stale: list[str],
            changed: list[str]) -> None:
+    # The lexical index hears of these papers first: a kill -9 below leaves them pending, and the next open
+    # re-checks them against the store's bookkeeping.
+    note_pending(store, dict.fromkeys(c.paper_id for c in chunks))
     store.upsert(chunks, papers, embedder.embed([c.text for c in chunks]))
-    # Orphans are deleted only after their replacements are written: a kill -9 in between leaves a
-    # paper with two hashes, which the next run detects and rewrites.
+    # Orphans are deleted only after their replacements are written, and the bookkeeping row (new hash) only
+    # after both: a kill -9 before it leaves the old hash, so the next run sees a change and rewrites the paper.
     store.delete(stale)
+    store.record_papers([(c.paper_id, c.content_hash, c.n_chunks) for c in chunks if c.index == 0])
     if changed:
         store.delete_sentences(changed)  # cached under the old content hash; recomputed when next needed
 
@@ -106,7 +111,7 @@ def open_for_writing(settings: Settings, embedder: MiniLMEmbedding | None = None
 
     Vectors are rewritten in place and the store is marked current only at the end, so an interrupted run is
     simply redone next time; nothing is lost, since every chunk keeps its text and metadata."""
-    store = open_store(settings, MODEL_NAME, DIMENSION, create=True, other_embedder=True)
+    store = open_store(settings, MODEL_NAME, DIMENSION, create=True, other_embedder=True, quiet=quiet)
     if store.current_embedder():
         return store
     embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
@@ -171,12 +176,17 @@ def ingest_paths(paths: list[Path], settings: Settings, fmt: str | None = None, 
             progress(done, total)
     if bar is not None:
         bar.close()
+    update_index(store, quiet=quiet)  # one new index segment for this run's papers (built first if missing)
     return report
 
 
 def remove_papers(settings: Settings, ids: list[str]) -> int:
     """Delete papers by id; returns the chunks removed."""
-    return open_corpus(settings).delete_papers(ids)
+    store = open_corpus(settings)
+    note_pending(store, ids)
+    removed = store.delete_papers(ids)
+    update_index(store, ids)
+    return removed
 
 
 def open_or_seed(settings: Settings, demo: Path | None, embedder: MiniLMEmbedding | None = None) -> Store:

@@ -24,6 +24,8 @@ class Settings:
     collection: str = _f("papers", "Chroma collection name.")
     chroma_host: str = _f("", "Chroma server host; when set, the HTTP client is used instead of the directory.")
     chroma_port: int = _f(8000, "Chroma server port.")
+    index_dir: str = _f("", "Directory of the lexical (BM25) index; default: beside the embedded store, or "
+                            "cache_dir/lexical/HOST_PORT for a Chroma server.")
     openai_api_key: str = _f("", "Key for OpenAI or an OpenAI-compatible server; switches off the embedded LLM.",
                              "OPENAI_API_KEY")
     openai_base_url: str = _f("", "OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp server).", "OPENAI_BASE_URL")

@@ -4,11 +4,18 @@ Papers are stored as chunks whose flat metadata carries the paper's fields ("; "
 sortable int for range filters); that encoding is written and decoded here only, everything above sees records.
 Dense search goes straight to `collection.query` (cosine distances, filters as Chroma `where`): simpler and
 exact where the LlamaIndex vector store reported exp(-distance) that had to be undone.
+
+Beside the chunks, a `<collection>__papers` collection keeps one bookkeeping row per paper (id, content hash,
+chunk count; no text), written after the paper's chunks: counts and incremental ingest read it instead of
+scanning chunks that each carry the whole abstract. A paper's fields are read by id from its first chunk.
+The persistent lexical index (assistant/retrieval/index.py) lives in `Store.index_path`.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import chromadb
 import numpy as np
@@ -20,6 +27,10 @@ from assistant.settings import Settings
 
 _PAGE = 5000  # rows per Chroma get() call when reading the whole collection
 SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
+PAPERS_SUFFIX = "__papers"  # one bookkeeping row per paper: content hash and chunk count, no text
+INDEX_DIRNAME = "paperchat-lexical"  # the lexical index beside an embedded store: <store>/paperchat-lexical/<coll>
+_BY_ID = 500  # ids per Chroma get(ids=...) call
+_NO_VECTOR = [0.0]  # bookkeeping rows need an embedding (else Chroma's default function would download a model)
 _SEP = "; "
 
 
@@ -45,6 +56,31 @@ def _split(value) -> tuple[str, ...]:
     return tuple(p.strip() for p in str(value or "").split(";") if p.strip())
 
 
+def _pages(collection, include: list[str]) -> Iterator[dict]:
+    """A collection's rows, page by page."""
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=_PAGE, offset=offset)
+        yield page
+        if len(page["ids"]) < _PAGE:
+            return
+        offset += _PAGE
+
+
+def _states_from_chunks(rows: Iterator[tuple[str, str, dict]], ids: list[str] | None = None) -> dict[str, PaperState]:
+    """Paper states from every chunk's metadata: the bookkeeping of stores written by an earlier paperchat."""
+    wanted = set(ids) if ids is not None else None
+    seen: dict[str, tuple[str, int, list[str]]] = {}
+    for cid, _, meta in rows:
+        pid, h, n = str(meta.get("paper_id", "")), str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0))
+        if wanted is not None and pid not in wanted:
+            continue
+        old = seen.get(pid)
+        # Two hashes for one paper means an interrupted re-ingest; "" marks it for rewriting.
+        seen[pid] = (h, n, [cid]) if old is None else (old[0] if old[0] == h else "", n, old[2] + [cid])
+    return {pid: PaperState(h, n, tuple(ids)) for pid, (h, n, ids) in seen.items()}
+
+
 def _where(filters: Filters | None) -> dict | None:
     """The part of the filters Chroma can apply itself (dates, ids); author/tag are checked on decoded papers."""
     conds: list[dict] = []
@@ -62,12 +98,14 @@ def _where(filters: Filters | None) -> dict | None:
 class Store:
     """A Chroma collection of paper chunks, embedded or behind a Chroma server."""
 
-    def __init__(self, client, collection, where: str, embedder_name: str = ""):
+    def __init__(self, client, collection, where: str, embedder_name: str = "", index_path: Path | None = None):
         self.client = client
         self.collection = collection
         self.where = where  # human-readable location for messages
         self.embedder_name = embedder_name
+        self.index_path = index_path  # directory of the persistent lexical index of this collection
         self._sentence_collection = None
+        self._book = None  # the bookkeeping collection; None: a read-only store of an earlier paperchat
 
     # -- chunks ----------------------------------------------------------------------------------------------
     def upsert(self, chunks: list[Chunk], papers: dict[str, Paper], vectors: np.ndarray) -> None:
@@ -98,58 +136,103 @@ class Store:
             self.delete(found["ids"])
             removed += len(found["ids"])
         self.delete_sentences(paper_ids)
+        if self._book is not None:  # after the chunks: a crash in between leaves a row that ingest rewrites
+            for start in range(0, len(paper_ids), _BY_ID):
+                self._book.delete(ids=paper_ids[start:start + _BY_ID])
         return removed
 
     def iter_raw(self, include_text: bool = True) -> Iterator[tuple[str, str, dict]]:
         """Every stored chunk as (id, text, metadata), page by page (re-embedding, bookkeeping)."""
-        include = ["metadatas", "documents"] if include_text else ["metadatas"]
-        offset = 0
-        while True:
-            page = self.collection.get(include=include, limit=_PAGE, offset=offset)
+        for page in _pages(self.collection, ["metadatas", "documents"] if include_text else ["metadatas"]):
             docs = page.get("documents") or [""] * len(page["ids"])
             for cid, doc, meta in zip(page["ids"], docs, page["metadatas"], strict=True):
                 yield cid, doc or "", dict(meta or {})
-            if len(page["ids"]) < _PAGE:
-                return
-            offset += _PAGE
 
     # -- papers ----------------------------------------------------------------------------------------------
     def papers(self) -> dict[str, StoredPaper]:
-        """Every paper in the store, by id, in storage order."""
+        """Every paper in the store, by id (reads every paper: for tests and small stores, never at start-up)."""
         out: dict[str, StoredPaper] = {}
-        for _, _, meta in self.iter_raw(include_text=False):
-            pid = str(meta.get("paper_id"))
-            if pid not in out:
-                out[pid] = decode_paper(meta)
+        ids = list(self.paper_states())
+        for start in range(0, len(ids), _BY_ID):
+            out.update(self.get_papers(ids[start:start + _BY_ID]))
         return out
 
     def get_papers(self, ids: list[str]) -> dict[str, StoredPaper]:
-        """The given papers (those stored), read by id."""
-        out: dict[str, StoredPaper] = {}
-        for start in range(0, len(ids), 500):
-            page = self.collection.get(where={"$and": [{"paper_id": {"$in": ids[start:start + 500]}},
-                                                       {"chunk": 0}]}, include=["metadatas"])
+        """The given papers (those stored), read by id from their first chunks, in the order given."""
+        found: dict[str, StoredPaper] = {}
+        for start in range(0, len(ids), _BY_ID):
+            page = self.collection.get(ids=[f"{pid}#0" for pid in ids[start:start + _BY_ID]], include=["metadatas"])
             for meta in page["metadatas"]:
-                out[str(meta.get("paper_id"))] = decode_paper(dict(meta or {}))
+                paper = decode_paper(dict(meta or {}))
+                found[paper.id] = paper
+        return {pid: found[pid] for pid in ids if pid in found}
+
+    def record_papers(self, rows: list[tuple[str, str, int]]) -> None:
+        """Record (paper_id, content_hash, n_chunks) of papers whose chunks are all written."""
+        for start in range(0, len(rows), _PAGE):
+            part = rows[start:start + _PAGE]
+            self._bookkeeping().upsert(ids=[r[0] for r in part], embeddings=[_NO_VECTOR] * len(part),
+                                       metadatas=[{"content_hash": r[1], "n_chunks": int(r[2])} for r in part])
+
+    def paper_states(self, ids: list[str] | None = None) -> dict[str, PaperState]:
+        """paper_id -> what is stored of it (all papers, or the given ids); for incremental ingest."""
+        if self._book is None:
+            return _states_from_chunks(self.iter_raw(include_text=False), ids)
+        out: dict[str, PaperState] = {}
+        pages = (self._book.get(ids=ids[s:s + _BY_ID], include=["metadatas"]) for s in range(0, len(ids), _BY_ID)) \
+            if ids is not None else _pages(self._book, ["metadatas"])
+        for page in pages:
+            for pid, meta in zip(page["ids"], page["metadatas"], strict=True):
+                n = int((meta or {}).get("n_chunks", 0))
+                out[pid] = PaperState(str((meta or {}).get("content_hash", "")), n,
+                                      tuple(f"{pid}#{i}" for i in range(n)))
         return out
 
-    def paper_states(self) -> dict[str, PaperState]:
-        """paper_id -> what is stored of it; for incremental ingest."""
-        seen: dict[str, tuple[str, int, list[str]]] = {}
-        for cid, _, meta in self.iter_raw(include_text=False):
-            pid, h, n = str(meta.get("paper_id", "")), str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0))
-            old = seen.get(pid)
-            # Two hashes for one paper means an interrupted re-ingest; "" marks it for rewriting.
-            seen[pid] = (h, n, [cid]) if old is None else (old[0] if old[0] == h else "", n, old[2] + [cid])
-        return {pid: PaperState(h, n, tuple(ids)) for pid, (h, n, ids) in seen.items()}
+    def paper_count(self) -> int:
+        """Number of papers, counted (nothing is read)."""
+        if self._book is None:
+            return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
+        return self._book.count()
 
     def stats(self) -> dict:
-        """{"papers": N, "chunks": M}: first chunks are counted, nothing is read."""
-        return {"papers": len(self.collection.get(where={"chunk": 0}, include=[])["ids"]), "chunks": self.count()}
+        """{"papers": N, "chunks": M}, counted (nothing is read)."""
+        return {"papers": self.paper_count(), "chunks": self.count()}
 
     def count(self) -> int:
         """Number of chunks."""
         return self.collection.count()
+
+    def _bookkeeping(self):
+        if self._book is None:
+            raise StoreError(f"Store '{self.where}' cannot be written (its paper list is missing) — "
+                             f"open it once with write access: paperchat ingest FILE --store {self.where}")
+        return self._book
+
+    def _open_bookkeeping(self, quiet: bool) -> None:
+        """Open (or build once, from the chunks of a store written by an earlier paperchat) the bookkeeping rows."""
+        name = f"{self.collection.name}{PAPERS_SUFFIX}"
+        try:
+            book = self.client.get_or_create_collection(name, embedding_function=None)
+            if (book.metadata or {}).get("complete"):
+                self._book = book
+                return
+            if self.count():
+                if not quiet:
+                    print(f"paperchat: recording the papers of {self.where} once (a store from an earlier "
+                          f"paperchat; {self.count()} chunks)", file=sys.stderr, flush=True)
+                states = _states_from_chunks(self.iter_raw(include_text=False))
+                self._book = book
+                # A paper of two versions (interrupted re-ingest) gets hash "" and every chunk index it has.
+                self.record_papers([(pid, st.content_hash, st.n_chunks if st.content_hash else
+                                     1 + max(int(c.rsplit("#", 1)[1]) for c in st.chunk_ids))
+                                    for pid, st in states.items()])
+            book.modify(metadata={"complete": 1})  # only now: an interrupted build is redone
+            self._book = book
+        except Exception as exc:  # e.g. a read-only store directory; chromadb raises many types
+            self._book = None
+            print(f"paperchat: cannot record the papers of {self.where} ({exc}); counting and ingest scan "
+                  f"every chunk instead (slow for a large store) — open it once with write access",
+                  file=sys.stderr, flush=True)
 
     # -- dense search ----------------------------------------------------------------------------------------
     def dense(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> dict[str, tuple[float, dict]]:
@@ -254,8 +337,18 @@ def _collection(client, settings: Settings, where: str, create: bool, meta: dict
         raise StoreError(f"Store '{where}' is empty — run: paperchat ingest <file> --store {where}") from exc
 
 
+def index_path(settings: Settings) -> Path:
+    """Where the lexical index of this store's collection lives: the setting, else beside the embedded store,
+    else (a Chroma server) under cache_dir, keyed by host:port and collection."""
+    if settings.index_dir:
+        return Path(settings.index_dir).expanduser() / settings.collection
+    if settings.chroma_host:
+        return settings.cache_dir / "lexical" / f"{settings.chroma_host}_{settings.chroma_port}" / settings.collection
+    return settings.store / INDEX_DIRNAME / settings.collection
+
+
 def open_store(settings: Settings, embedder_name: str, dimension: int, create: bool = False,
-               other_embedder: bool = False) -> Store:
+               other_embedder: bool = False, quiet: bool = False) -> Store:
     """Open the paper collection; with create=False a missing or empty store is a StoreError.
 
     A store whose vectors came from another embedder of the same dimension is a StoreError too, unless
@@ -269,7 +362,8 @@ def open_store(settings: Settings, embedder_name: str, dimension: int, create: b
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r} "
                          f"({found.get('dimension')} dims), this paperchat uses {embedder_name!r} ({dimension}) — "
                          f"ingest into a new --store directory")
-    store = Store(client, collection, where, embedder_name)
+    store = Store(client, collection, where, embedder_name, index_path(settings))
+    store._open_bookkeeping(quiet)
     if not other_embedder and not store.current_embedder():
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r}, this paperchat uses "
                          f"{embedder_name!r} — re-embed it by ingesting into it (paperchat ingest FILE --store {where}) "

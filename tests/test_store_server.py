@@ -80,3 +80,31 @@ def test_unreachable_server_gives_a_clear_error(tmp_path):
     proc = subprocess.run(paperchat_cmd() + ["stats", "--chroma-host", "127.0.0.1", "--chroma-port", str(port)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "chroma run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_lexical_index_of_a_server_store_lives_in_the_index_dir_and_is_kept_up_to_date(chroma_server, embedder,
+                                                                                           tmp_path, monkeypatch):
+    from assistant.corpus import remove_papers
+    from assistant.retrieval.index import MANIFEST
+    from assistant.service import Assistant
+    from assistant.store import Store
+
+    settings = load_settings(chroma_host="127.0.0.1", chroma_port=chroma_server, collection="indexed",
+                             index_dir=str(tmp_path / "idx"), extractive=True)
+    rows = [{"id": f"s{i}", "title": f"Server study {i} of {topic}", "abstract": f"We examine {topic} closely."}
+            for i, topic in enumerate(["coral reefs", "exoplanet atmospheres", "sleep spindles"])]
+    src = tmp_path / "p.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ingest_paths([src], settings, embedder=embedder)
+    assert (tmp_path / "idx" / "indexed" / MANIFEST).is_file()
+
+    def scan(*args, **kwargs):
+        raise AssertionError("read every chunk")
+
+    monkeypatch.setattr(Store, "iter_raw", scan)
+    a = Assistant(settings, embedder=embedder)
+    assert len(a) == 3 and a.retrieve("exoplanet atmospheres")[0].id == "s1"
+    remove_papers(settings, ["s1"])
+    a.reload()
+    assert len(a) == 2 and "s1" not in a.library.papers
+    assert open_corpus(settings).stats() == {"papers": 2, "chunks": 2}

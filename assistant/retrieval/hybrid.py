@@ -1,16 +1,25 @@
-"""Hybrid retrieval over one store: BM25 + dense fused per paper by reciprocal rank, re-ranked by best sentence."""
+"""Hybrid retrieval over one store: BM25 + dense fused per paper by reciprocal rank, re-ranked by best sentence.
+
+Nothing is scanned at start: the lexical index is memory-mapped from disk (index.py) and papers are read by id,
+for the papers a question needs, through `Library.papers` (a mapping backed by the store, with a bounded cache).
+"""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.records import Filters, Source, StoredPaper
+from assistant.retrieval.index import open_index
 from assistant.retrieval.lexical import LexicalIndex
 from assistant.retrieval.names import NameIndex
 from assistant.retrieval.sentences import Embed, SentenceCache
 from assistant.store import Store
+from assistant.text import words
 
 # Reciprocal-rank fusion: k=10 and BM25 at 0.8x dense, tuned on SciFact train (with the int8 embedder and
 # chunker 2, together with the re-rank weights below); the dev questions did not regress.
@@ -24,6 +33,84 @@ EXHAUSTIVE_CHUNKS = 400  # up to this many chunks, dense search returns them all
 RERANK_SENTENCE = 0.7
 RERANK_BM25 = 0.03
 RERANK_DEPTH = 10
+PAPER_MEMORY = 20000  # papers kept decoded in memory (~2 KB each); beyond that they are read again by id
+FILTER_DEPTH = 8  # author/tag filters: BM25 candidates checked per paper wanted (they need the decoded paper)
+NAME_MATCHES = 3  # NameIndex.resolve ignores names found in more than 2 papers: stop confirming at 3
+
+
+class PaperMap(Mapping):
+    """paper_id -> StoredPaper for the indexed papers, read from the store by id when first needed."""
+
+    def __init__(self, store: Store, lexical: LexicalIndex, memory: int = PAPER_MEMORY):
+        self._store, self._lexical, self._memory = store, lexical, memory
+        self._cache: dict[str, StoredPaper] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, pid: str) -> StoredPaper:
+        got = self.get_many([pid])
+        if pid not in got:
+            raise KeyError(pid)
+        return got[pid]
+
+    def __contains__(self, pid: object) -> bool:
+        return pid in self._lexical
+
+    def __len__(self) -> int:
+        return len(self._lexical)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lexical.live_ids())
+
+    def get_many(self, ids: list[str]) -> dict[str, StoredPaper]:
+        """Several indexed papers in one store read (those cached are not read again)."""
+        with self._lock:
+            have = {p: v for p in ids if (v := self._cache.get(p)) is not None}
+        todo = [p for p in dict.fromkeys(ids) if p not in have and p in self._lexical]
+        if todo:
+            new = self._store.get_papers(todo)
+            with self._lock:
+                if len(self._cache) + len(new) > self._memory:
+                    self._cache.clear()
+                self._cache.update(new)
+            have.update(new)
+        return {p: have[p] for p in ids if p in have}
+
+    def values(self, batch: int = 500) -> Iterator[StoredPaper]:  # type: ignore[override]
+        """Every indexed paper, read from the store in batches (a full read: lists and evaluation only)."""
+        ids = self._lexical.live_ids()
+        for start in range(0, len(ids), batch):
+            yield from self.get_many(ids[start:start + batch]).values()
+
+    def items(self, batch: int = 500) -> Iterator[tuple[str, StoredPaper]]:  # type: ignore[override]
+        """(id, paper) of every indexed paper, read in batches."""
+        for paper in self.values(batch):
+            yield paper.id, paper
+
+
+class StoredNames(NameIndex):
+    """NameIndex without a word table in memory: candidates come from the BM25 postings (a stem per word),
+    confirmed against papers read by id."""
+
+    def __init__(self, papers: PaperMap, lexical: LexicalIndex):
+        self._papers = papers
+        self._lexical = lexical
+        self._words = {}
+
+    def mentions(self, name: str) -> list[str]:
+        """Ids of papers whose title or abstract contains `name` as a whole word (at most NAME_MATCHES)."""
+        stems = words(name)
+        if not stems:
+            return []
+        candidates = self._lexical.containing(stems)
+        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
+        found: list[str] = []
+        for start in range(0, len(candidates), 100):
+            for pid, p in self._papers.get_many(candidates[start:start + 100]).items():
+                if pattern.search(p.title) or pattern.search(p.abstract):
+                    found.append(pid)
+            if len(found) >= NAME_MATCHES:
+                break
+        return found
 
 
 @dataclass(frozen=True)
@@ -37,16 +124,17 @@ class Query:
 class Library:
     """The papers of one store, searchable: built once per process (and again after the store changes)."""
 
-    def __init__(self, store: Store, embed: Embed, sentences: SentenceCache | None = None):
+    def __init__(self, store: Store, embed: Embed, sentences: SentenceCache | None = None,
+                 lexical: LexicalIndex | None = None):
         self.store = store
         self.embed = embed
-        self.papers: dict[str, StoredPaper] = store.papers()
-        self.n_chunks = store.count() if self.papers else 0
-        self.lexical = LexicalIndex(list(self.papers.values()))
-        self.names = NameIndex(self.papers)
+        self.lexical = lexical if lexical is not None else open_index(store, quiet=False)
+        self.papers = PaperMap(store, self.lexical)
+        self.n_chunks = store.count() if len(self.lexical) else 0
+        self.names = StoredNames(self.papers, self.lexical)
         self.sentences = sentences or SentenceCache(store, embed)
-        self.sentences.forget({p.key for p in self.papers.values()})  # unchanged papers keep their vectors
-        self._index_of = {p: i for i, p in enumerate(self.lexical.ids)}  # built once: per query it cost 55% at 100k
+        # Unchanged papers keep their vectors; the keys come from the index, no paper is read.
+        self.sentences.forget({f"{pid}@{h}" for pid, h in self.lexical.hashes().items()})
 
     def __len__(self) -> int:
         return len(self.papers)
@@ -61,15 +149,14 @@ class Library:
 
     def search(self, query: Query, k: int = 5, filters: Filters | None = None) -> list[Source]:
         """The top-k papers by fused BM25 + dense rank, each once, best first."""
-        if not self.papers:
+        if not len(self.lexical):
             return []
         # A paper has ~2.5 chunks: fetch enough chunks that the dense side covers all k papers (SciFact R@100).
         dense = self._dense(query, filters, depth=max(DENSE_DEPTH, int(2.5 * k)))
         bm25 = self.lexical.scores(query.text)
         if filters and filters.active():
-            allowed = np.array([filters.accepts(self.papers[p]) for p in self.lexical.ids])
-            bm25 = np.where(allowed, bm25, 0.0)
-        order = [i for i in np.argsort(-bm25)[: max(DENSE_DEPTH, k)] if bm25[i] > 0]
+            bm25 = self._filter_lexical(bm25, filters, max(DENSE_DEPTH, k))
+        order = [i for i in _top(bm25, max(DENSE_DEPTH, k)) if bm25[i] > 0]
         fused: dict[str, float] = {}
         for rank, i in enumerate(order):
             pid = self.lexical.ids[i]
@@ -77,17 +164,43 @@ class Library:
         for rank, (pid, _) in enumerate(sorted(dense.items(), key=lambda kv: -kv[1])):
             fused[pid] = fused.get(pid, 0.0) + DENSE_WEIGHT / (RRF_K + rank + 1)
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-        return [Source(self.papers[pid], round(score, 6), dense=round(dense.get(pid, 0.0), 4),
-                       lexical=round(float(bm25[self._index_of[pid]]), 4)) for pid, score in ranked]
+        papers = self.papers.get_many([pid for pid, _ in ranked])
+        return [Source(papers[pid], round(score, 6), dense=round(dense.get(pid, 0.0), 4),
+                       lexical=round(float(bm25[self.lexical.row(pid)]), 4)) for pid, score in ranked if pid in papers]
+
+    def _filter_lexical(self, bm25: np.ndarray, filters: Filters, depth: int) -> np.ndarray:
+        """BM25 scores of the papers passing the filters (others 0): dates and ids on the index, author/tag on
+        the decoded papers of the best FILTER_DEPTH x depth candidates."""
+        allowed = np.ones(len(bm25), dtype=bool)
+        dates = self.lexical.dates
+        if filters.since:
+            allowed &= dates >= int(filters.since.strftime("%Y%m%d"))
+        if filters.until:
+            allowed &= (dates <= int(filters.until.strftime("%Y%m%d"))) & (dates > 0)
+        if filters.ids:
+            mask = np.zeros(len(bm25), dtype=bool)
+            mask[[self.lexical.row(p) for p in filters.ids if p in self.lexical]] = True
+            allowed &= mask
+        bm25 = np.where(allowed, bm25, 0.0)
+        if filters.author or filters.tag:
+            rows = [i for i in _top(bm25, FILTER_DEPTH * depth) if bm25[i] > 0]
+            papers = self.papers.get_many([self.lexical.ids[i] for i in rows])
+            keep = np.zeros(len(bm25), dtype=bool)
+            keep[[i for i in rows if (p := papers.get(self.lexical.ids[i])) and filters.accepts(p)]] = True
+            bm25 = np.where(keep, bm25, 0.0)
+        return bm25
 
     def _dense(self, query: Query, filters: Filters | None, depth: int) -> dict[str, float]:
         # author/tag are matches Chroma's `where` can't express: fetch deeper and filter decoded papers here.
         top_k = depth * (4 if filters and (filters.author or filters.tag) else 1)
         if self.n_chunks <= EXHAUSTIVE_CHUNKS:
             top_k = max(top_k, self.n_chunks)  # small stores: every chunk, so no approximate-search miss
-        hits = self.store.dense(query.vector, top_k, filters)
-        return {pid: cos for pid, (cos, _) in hits.items()
-                if pid in self.papers and (not filters or filters.accepts(self.papers[pid]))}
+        hits = {pid: cos for pid, (cos, _) in self.store.dense(query.vector, top_k, filters).items()
+                if pid in self.lexical}
+        if filters and (filters.author or filters.tag):
+            papers = self.papers.get_many(list(hits))
+            hits = {pid: cos for pid, cos in hits.items() if pid in papers and filters.accepts(papers[pid])}
+        return hits
 
     def rerank(self, query: Query, sources: list[Source]) -> list[tuple[float, Source]]:
         """Re-score papers with their best-matching sentence (sharper than chunk-level similarity)."""
@@ -105,7 +218,15 @@ class Library:
 
     def warm(self, limit: int = 5000, batch: int = 64) -> int:
         """Load (or embed once and store) the sentences of up to `limit` papers; the UI runs this in the background."""
-        papers = list(self.papers.values())[:limit]
-        for start in range(0, len(papers), batch):
-            self.sentences.get(papers[start:start + batch])
-        return len(papers)
+        ids = self.lexical.live_ids()[:limit]
+        for start in range(0, len(ids), batch):
+            self.sentences.get(list(self.papers.get_many(ids[start:start + batch]).values()))
+        return len(ids)
+
+
+def _top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the n highest scores, best first (argpartition: a full sort of 100k rows cost ~8 ms)."""
+    if n >= len(scores):
+        return np.argsort(-scores, kind="stable")
+    part = np.argpartition(-scores, n)[:n]
+    return part[np.argsort(-scores[part], kind="stable")]
