@@ -6,6 +6,7 @@ The same texts for every variant: paperchat's chunks of the first N SciFact abst
   int8 / fp32     the int8-dynamic model paperchat derives, or the packaged model (float32 compute)
   1x2             one text per run, one single-threaded session per core (paperchat's bulk layout)
   10x1            batches of 10 (length-sorted), one 2-thread session (the textbook layout, sorted)
+  b1 t1 / b10 t1  with --single-thread: one text or 10 per run on a single thread
 Rounds run every variant once in turn, so load from other work falls on all of them alike.
 """
 
@@ -50,14 +51,20 @@ def main() -> None:
     parser.add_argument("--abstracts", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--corpus", type=Path, default=SCIFACT)
+    parser.add_argument("--single-thread", action="store_true",
+                        help="every variant on one thread (CPU ms per abstract: a figure the shared machine's load "
+                             "hardly moves)")
     args = parser.parse_args()
     papers = [p for p in iter_records(args.corpus, "jsonl") if not isinstance(p, str)][: args.abstracts]
     texts = [c.text for p in papers for c in chunk_paper(p)]
     settings = load_settings()
     base = MiniLMEmbedding(threads=2, cache_dir=settings.cache_dir)
     models = {"int8": quantized_model(settings.cache_dir), "fp32": locate_package_file(*MODEL_FILE)}
-    variants = {f"{m} {layout}": _variant(base, path, b, t)
-                for m, path in models.items() for layout, b, t in (("1x2", 1, 1), ("10x1", 10, 2))}
+    layouts = (("b1 t1", 1, 1), ("b10 t1", 10, 1)) if args.single_thread else (("1x2", 1, 1), ("10x1", 10, 2))
+    variants = {f"{m} {layout}": _variant(base, path, b, t) for m, path in models.items() for layout, b, t in layouts}
+    if args.single_thread:  # one session, one thread, no pool: CPU time per abstract barely depends on load
+        for emb in variants.values():
+            emb._threads = 1
     for emb in variants.values():
         emb.embed(texts[:8])  # session warm-up
     rates: dict[str, list[float]] = {name: [] for name in variants}
