@@ -32,7 +32,7 @@ lint: setup
 	$(PY) scripts/check_sizes.py --module-lines 350 --function-lines 60 assistant ingest ui
 
 bench: setup
-	$(PY) scripts/bench_retrieval.py
+	$(PY) scripts/bench.py $(BENCH_FLAGS)
 
 eval: setup
 	$(VENV)/bin/paperchat ingest $(DEMO) --quiet

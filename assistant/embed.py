@@ -8,6 +8,7 @@ import importlib.metadata
 import logging
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -100,10 +101,13 @@ class MiniLMEmbedding:
 
         model = quantized_model(cache_dir or Path.home() / ".cache" / "paperchat")
         tok_path = locate_package_file(*TOKENIZER_FILE)
+        self._model_path = model
         self._session = ort.InferenceSession(str(model), _options(threads), providers=["CPUExecutionProvider"])
         # Bulk embedding runs one single-threaded session per core on different texts: small matrices
-        # parallelise poorly inside one run, whole texts side by side keep both cores busy.
-        self._bulk_session = ort.InferenceSession(str(model), _options(1), providers=["CPUExecutionProvider"])
+        # parallelise poorly inside one run, whole texts side by side keep both cores busy. Created on the first
+        # bulk call: a session costs ~0.15 CPU-s to build, which a one-question CLI run never needs.
+        self._bulk: object | None = None
+        self._bulk_lock = threading.Lock()
         self._threads = max(1, threads)
         tok = tokenizers.Tokenizer.from_file(str(tok_path))
         tok.enable_truncation(max_length=MAX_TOKENS)
@@ -128,11 +132,21 @@ class MiniLMEmbedding:
             return out
         from concurrent.futures import ThreadPoolExecutor  # onnxruntime releases the GIL while it runs
 
+        bulk = self._bulk_session()
         with ThreadPoolExecutor(self._threads) as pool:
-            done = pool.map(lambda idx: (idx, self._embed_batch([texts[i] for i in idx], self._bulk_session)), batches)
+            done = pool.map(lambda idx: (idx, self._embed_batch([texts[i] for i in idx], bulk)), batches)
             for idx, vecs in done:
                 out[idx] = vecs
         return out
+
+    def _bulk_session(self):
+        with self._bulk_lock:  # the UI's warm-up thread and a question may both start a bulk call
+            if self._bulk is None:
+                import onnxruntime as ort
+
+                self._bulk = ort.InferenceSession(str(self._model_path), _options(1),
+                                                  providers=["CPUExecutionProvider"])
+            return self._bulk
 
     def _embed_batch(self, texts: list[str], session) -> np.ndarray:
         enc = self._tokenizer.encode_batch(texts)

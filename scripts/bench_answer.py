@@ -14,10 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import assistant  # noqa: F401  (offline environment first)
-from assistant.corpus import ingest_paths
-from assistant.service import Assistant
-from assistant.settings import load_settings
+from assistant import offline
+
+offline.apply()  # before the third-party imports read the environment
+from assistant.corpus import ingest_paths  # noqa: E402
+from assistant.service import Assistant  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -51,7 +53,7 @@ def main() -> None:
     a = Assistant(settings)
     t = time.perf_counter()
     if not args.extractive:
-        a.llm.local.ensure()
+        a.llm().local.ensure()
     start_s = time.perf_counter() - t
     rows = []
     for q in questions:
@@ -74,12 +76,11 @@ def main() -> None:
             print(f"{name:12} p50 {statistics.median(vals):7.0f} ms  p95 {_pct(vals, 0.95):7.0f} ms  (n={len(vals)})")
     print(f"LLM server start {start_s:.1f} s")
     print(f"peak RSS: app {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", end="")
-    if not args.extractive and a.llm.local and a.llm.local.proc:
-        print(f", LLM server {_peak_rss_mb(a.llm.local.proc.pid):.0f} MB")
-        a.llm.close()
-    else:
-        print()
-
+    server = a.llm().local if not args.extractive else None
+    if server is not None and server.proc is not None:
+        print(f", LLM server {_peak_rss_mb(server.proc.pid):.0f} MB", end="")
+    print()
+    a.close()
 
 if __name__ == "__main__":
     main()

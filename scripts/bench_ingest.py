@@ -13,9 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import assistant  # noqa: F401  (offline environment first)
-from assistant.corpus import ingest_paths
-from assistant.settings import load_settings
+from assistant import offline
+
+offline.apply()  # before the third-party imports read the environment
+from assistant.corpus import ingest_paths  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

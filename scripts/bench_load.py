@@ -23,7 +23,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import assistant  # noqa: F401  (offline environment before gradio_client is imported)
+from assistant import offline
+
+offline.apply()  # before gradio_client reads the environment
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
