@@ -11,13 +11,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -40,12 +41,6 @@ _SCROLL_TO_END = ("el => { for (const e of [el, ...el.querySelectorAll('*')]) "
                   "if (e.scrollHeight > e.clientHeight) e.scrollTop = e.scrollHeight; window.scrollTo(0, 1e6); }")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The demo corpus ingested into a tmp store, served in-process on a free loopback port."""
@@ -56,7 +51,7 @@ def server(tmp_path_factory):
     from ui.app import build_app, launch
 
     root = tmp_path_factory.mktemp("ui")
-    settings = Settings(store=root / "chroma", cache_dir=root / "cache", extractive=True, port=_free_port())
+    settings = Settings(store=root / "chroma", cache_dir=root / "cache", extractive=True, port=free_port())
     embedder = MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
     ingest_paths([DEMO], settings, embedder=embedder)
     assistant = Assistant(settings, embedder=embedder)
