@@ -29,7 +29,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check assistant ingest ui tests scripts
 	$(VENV)/bin/lint-imports
-	$(PY) scripts/check_sizes.py --max-lines 350 --max-function 60 assistant ingest ui
+	$(PY) scripts/check_sizes.py --module-lines 350 --function-lines 60 assistant ingest ui
 
 bench: setup
 	$(PY) scripts/bench_retrieval.py

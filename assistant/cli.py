@@ -11,6 +11,7 @@ from pathlib import Path
 from assistant import offline
 from assistant.errors import PaperchatError, ParseError
 from assistant.kinds import KINDS
+from assistant.output import answer_json, claim_json, format_answer, format_claim, source_json
 from assistant.settings import Settings, load_settings
 
 log = logging.getLogger("paperchat")
@@ -34,7 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paperchat", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    _question_parsers(sub)
+    _store_parsers(sub)
+    return parser
 
+
+def _question_parsers(sub) -> None:
+    """ingest, ask and verify."""
     p = sub.add_parser("ingest", help="add abstracts from files to the store")
     p.add_argument("paths", nargs="+", type=Path)
     _common(p)
@@ -54,6 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--extractive", action="store_true", help="answer from abstract sentences, no LLM")
     p.add_argument("--kind", choices=list(KINDS), help="override routing")
 
+    p = sub.add_parser("verify", help="check a claim against the papers: which support it, which contradict it")
+    p.add_argument("claim", nargs="?")
+    _common(p)
+    p.add_argument("--paper", action="append", default=[], metavar="ID", help="judge against this paper (repeatable)")
+    p.add_argument("--batch", type=Path, help="JSONL file of {id, claim, paper_ids?}; one JSON result per line")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--k", type=int, help="papers retrieved and judged when no --paper is given (default 5)")
+
+
+def _store_parsers(sub) -> None:
+    """stats, remove, serve, setup and eval."""
     p = sub.add_parser("stats", help="papers and chunks in the store")
     _common(p)
     p.add_argument("--json", action="store_true")
@@ -71,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mcp", action="store_true", default=None,
                    help="also serve MCP tools (search_papers, ask, check_claim) at /gradio_api/mcp/sse")
 
-    p = sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
+    sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
 
     p = sub.add_parser("eval", help="measure retrieval (and answers) on a question file or a BEIR folder")
     _common(p)
@@ -83,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write the JSON report here (default reports/eval-<time>.json)")
     p.add_argument("--compare", type=Path, help="an earlier JSON report to show differences against")
     p.add_argument("--limit", type=int, help="only the first N questions")
-    return parser
+    p.add_argument("--verify", type=Path, help="judge claims: a BEIR SciFact folder (with original/claims_<split>.jsonl) "
+                   "or a perturbation JSONL {claim, paper_id, expected}")
 
 
 def _settings(args: argparse.Namespace, **extra) -> Settings:
@@ -104,31 +123,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
           f"{report.duplicates} duplicates merged, {len(report.problems)} skipped; {report.chunks_written} chunks "
           f"written to {settings.chroma_host or settings.store}", file=sys.stderr)
     return 0
-
-
-def answer_json(answer, qid=None) -> dict:
-    """The JSON contract of `ask --json`."""
-    return {
-        "id": qid,
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "refusal": answer.refusal.reason if answer.refusal else None,
-        "citations": [{"n": c.n, "id": c.id, "title": c.title} for c in answer.citations],
-        "sources": [_source_json(s) for s in answer.sources],
-        "kind": answer.kind,
-        "table": answer.table.as_json() if answer.table else None,
-        "sentences": [{"text": s.text, "citations": list(s.citations), "supported": s.supported,
-                       "verdict": s.verdict, "score": s.support, "evidence": s.evidence} for s in answer.sentences],
-        "extractive": answer.extractive,
-        "notice": answer.notice,
-        "standalone_question": answer.standalone_question or None,
-        **answer.timings.as_json(),
-    }
-
-
-def _source_json(s) -> dict:
-    return {"id": s.id, "title": s.title, "score": s.score}
 
 
 def _read_batch(path: Path) -> list[tuple[str, str, str | None]]:
@@ -191,7 +185,7 @@ def _retrieve_json(assistant, qid, question: str, k, filters, kind, history) -> 
     t0 = time.perf_counter()
     sources = assistant.retrieve(question, k=k, filters=filters, kind=kind, history=history)
     return {"id": qid, "question": question, "answer": None, "refused": False, "citations": [],
-            "sources": [_source_json(s) for s in sources], "retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
+            "sources": [source_json(s) for s in sources], "retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
 
 
 def _ask_one(assistant, question: str, history: list, filters, args: argparse.Namespace, stream: bool):
@@ -209,22 +203,39 @@ def _ask_one(assistant, question: str, history: list, filters, args: argparse.Na
     return answer
 
 
-def format_answer(answer) -> str:
-    """Plain-text answer with a numbered reference list."""
-    lines = [answer.text]
-    if answer.table:
-        lines.append("")
-        cols = [f"[{c.n}] {c.title.split(':')[0]}" for c in answer.table.papers]
-        lines.append(" | ".join(["aspect"] + cols))
-        for aspect, row in zip(answer.table.aspects, answer.table.cells, strict=True):
-            cells = [c.text + (f" [{c.citation}]" if c.citation else "") for c in row]
-            lines.append(" | ".join([aspect] + cells))
-    if answer.notice:
-        lines += ["", f"({answer.notice})"]
-    if answer.citations:
-        lines += ["", "References:"] + [f"[{c.n}] {c.title}" + (f" — {c.url}" if c.url else "")
-                                        for c in answer.citations]
-    return "\n".join(lines)
+def _read_claims(path: Path) -> list[tuple[str, str, list[str]]]:
+    """(id, claim, paper ids) per line; every bad line reported as `file:line: what is wrong`."""
+    from assistant.questions import read_jsonl
+
+    rows, problems = read_jsonl(path)
+    out = []
+    for n, obj in rows:
+        claim, ids = obj.get("claim"), obj.get("paper_ids", [])
+        if not isinstance(claim, str) or not claim.strip():
+            problems.append(f"{path}:{n}: expected an object with a non-empty \"claim\"")
+        elif not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            problems.append(f"{path}:{n}: \"paper_ids\" must be a list of paper ids")
+        else:
+            out.append((str(obj.get("id", n)), claim, ids))
+    if problems:
+        raise ParseError(problems)
+    return out
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from assistant.service import Assistant
+
+    if not args.claim and not args.batch:
+        raise PaperchatError("give a CLAIM or --batch FILE.jsonl")
+    items = _read_claims(args.batch) if args.batch else [(None, args.claim, args.paper)]
+    assistant = Assistant(_settings(args))
+    for cid, claim, ids in items:
+        check = assistant.check_claim(claim, paper_ids=ids or None, k=args.k)
+        if args.json or args.batch:
+            print(json.dumps(claim_json(check, cid), ensure_ascii=False), flush=True)
+            continue
+        print(format_claim(check))
+    return 0
 
 
 def _open(args: argparse.Namespace):
@@ -280,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return {"ingest": cmd_ingest, "ask": cmd_ask, "stats": cmd_stats, "remove": cmd_remove,
-                "serve": cmd_serve, "setup": cmd_setup, "eval": cmd_eval}[args.command](args)
+                "serve": cmd_serve, "setup": cmd_setup, "eval": cmd_eval,
+                "verify": cmd_verify}[args.command](args)
     except PaperchatError as exc:
         log.debug("error", exc_info=True)
         print(f"error: {exc}" if not isinstance(exc, ParseError) else str(exc), file=sys.stderr)

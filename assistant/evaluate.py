@@ -7,11 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.answering.verification import ResemblanceJudge
 from assistant.errors import PaperchatError
 from assistant.evaluation.beir import eval_beir
+from assistant.evaluation.claims import format_claims, judge_items, perturbation_items, scifact_items
 from assistant.evaluation.questions import eval_questions, load_questions
 from assistant.evaluation.report import _print_beir, _print_questions, compare_rows, format_table
-from assistant.service import Assistant
+from assistant.service import Assistant, make_judge
 from assistant.settings import Settings
 
 
@@ -30,8 +32,9 @@ def run_eval(args, settings: Settings) -> int:
     """The `paperchat eval` command: run the requested evaluations, print tables, write (and compare) a report."""
     questions_path = getattr(args, "questions", None)
     beir = getattr(args, "beir", None)
-    if not questions_path and not beir:
-        raise PaperchatError("nothing to evaluate — give --questions FILE.jsonl or --beir DIR")
+    verify = getattr(args, "verify", None)
+    if not questions_path and not beir and not verify:
+        raise PaperchatError("nothing to evaluate — give --questions FILE.jsonl, --beir DIR or --verify PATH")
     limit = getattr(args, "limit", None)
     old = None
     if getattr(args, "compare", None):
@@ -64,6 +67,8 @@ def run_eval(args, settings: Settings) -> int:
         if questions_path:
             print()
         _print_beir(metrics, Path(beir), split)
+    if verify:
+        report["metrics"]["verify"] = _eval_verify(Path(verify), getattr(args, "split", None) or "dev", settings)
     report["details"] = details
     path = Path(getattr(args, "report", None) or Path("reports") / f"eval-{now:%Y%m%d-%H%M%S}.json")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,3 +78,20 @@ def run_eval(args, settings: Settings) -> int:
         print(f"\nCompared with {args.compare}:")
         print(format_table(["metric", "old", "new", "new - old"], compare_rows(old, report)))
     return 0
+
+
+def _eval_verify(path: Path, split: str, settings: Settings) -> dict:
+    """Claims judged by the product's verifier beside the resemblance baseline, printed per gold label."""
+    from assistant.embed import MiniLMEmbedding
+
+    embedder = MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
+    judges = {"verifier": make_judge(settings, embedder), "resemblance": ResemblanceJudge(embedder.embed)}
+    if path.is_dir():
+        items, title = scifact_items(path, split), f"SciFact {split}: claim vs the abstract it cites"
+    else:
+        assistant = Assistant(settings, embedder=embedder)
+        abstracts = {p.id: p.abstract for p in assistant.library.papers.values()}
+        items, title = perturbation_items(path, abstracts), f"Perturbations {path.name} (kind:expected)"
+    metrics = judge_items(items, judges)
+    print(format_claims(metrics, title))
+    return metrics

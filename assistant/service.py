@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from assistant.answering.answer import Answerer, Event
+from assistant.answering.verification import Judge, ResemblanceJudge
 from assistant.corpus import IngestReport, ingest_paths, open_corpus
 from assistant.embed import MODEL_NAME, MiniLMEmbedding
+from assistant.errors import PaperchatError
 from assistant.prompts import load_prompts
-from assistant.records import Answer, Filters, Source, StoredPaper
+from assistant.records import Answer, ClaimCheck, Filters, Source, StoredPaper
 from assistant.retrieval.hybrid import Library
 from assistant.retrieval.sentences import SentenceCache
 from assistant.settings import Settings
@@ -19,11 +21,16 @@ from assistant.store import Store
 __all__ = ["Assistant", "Event"]
 
 
+def make_judge(settings: Settings, embedder: MiniLMEmbedding) -> Judge:
+    """The claim judge answers and `verify` use."""
+    return ResemblanceJudge(embedder.embed)
+
+
 class Assistant:
     """Retrieval + grounded answering over one store; one per process, shared by CLI and UI."""
 
     def __init__(self, settings: Settings, store: Store | None = None, embedder: MiniLMEmbedding | None = None,
-                 llm=None):
+                 llm=None, judge: Judge | None = None):
         self.settings = settings
         self.prompts = load_prompts()  # a broken prompt file fails here, at start-up
         self.embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
@@ -31,11 +38,12 @@ class Assistant:
         self._llm = llm  # a TextModel; the embedded one is created (and its server started) on first use
         self._llm_lock = threading.Lock()
         self._sentences = SentenceCache(self.store, self.embedder.embed)
+        self.judge = judge or make_judge(settings, self.embedder)
         self._build()
 
     def _build(self) -> None:
         self.library = Library(self.store, self.embedder.embed, self._sentences)
-        self.answerer = Answerer(self.library, self.prompts, self.llm, self.settings.unsupported)
+        self.answerer = Answerer(self.library, self.prompts, self.llm, self.judge, self.settings.unsupported)
 
     # -- pieces ----------------------------------------------------------------------------------------------
     def llm(self):
@@ -97,6 +105,20 @@ class Assistant:
         u = self.answerer.understand(question, history, kind)
         _, sel = self.answerer.select(u, k or self.settings.k, filters)
         return list(sel.shown)
+
+    def check_claim(self, claim: str, paper_ids: Sequence[str] | None = None, k: int | None = None) -> ClaimCheck:
+        """`paperchat verify`: the claim judged against each given paper (or the top-k retrieved ones)."""
+        if paper_ids:
+            unknown = [p for p in paper_ids if p not in self.library.papers]
+            if unknown:
+                raise PaperchatError(f"paper {unknown[0]!r} is not in the store — see the ids with: paperchat stats "
+                                     f"(or the Corpus tab)")
+            sources = [self.library.source(p) for p in dict.fromkeys(paper_ids)]
+        else:
+            sources = self.retrieve(claim, k=k or self.settings.k, kind="lookup")
+        premises = self.library.sentences.get([s.paper for s in sources])
+        verdicts = self.judge.judge_many([(claim, sents) for sents, _ in premises])
+        return ClaimCheck(claim, tuple(zip(sources, verdicts, strict=True)))
 
     # -- corpus ----------------------------------------------------------------------------------------------
     def add_files(self, paths: list[Path], skip_invalid: bool = False,

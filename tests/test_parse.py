@@ -23,6 +23,7 @@ from ingest.parse import (
     normalize_title_key,
     parse_file,
     slugify,
+    write_bibtex,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -220,6 +221,41 @@ def test_bad_bibtex():
     assert len(problems) == 3
 
 
+def test_bibtex_names_split_by_bibtexparser(tmp_path):
+    path = tmp_path / "names.bib"
+    path.write_text(
+        "@article{a,\n  Title = {T},\n  Abstract = {Raw 10% of it stays.},\n"
+        "  Author = {King, Jr., Martin Luther and van Gogh, Vincent and {Barnes and Noble} and A, B, C, D}\n}\n"
+    )
+    papers, problems = parse_file(path)
+    assert problems == []
+    # "Author" is matched whatever its case; a name with too many commas is kept as written, not dropped.
+    assert papers[0].authors == ["Martin Luther King, Jr.", "Vincent van Gogh", "Barnes and Noble", "A, B, C, D"]
+    assert papers[0].abstract == "Raw 10% of it stays."  # a bare "%" is text here, not a LaTeX comment
+
+
+def test_write_bibtex_reads_back_to_the_same_papers(tmp_path):
+    papers = parse_file(DATA / "sample.bib")[0] + parse_file(DATA / "sample.jsonl")[0] + [
+        Paper(id="cs/0101001", title="Old-style id & 100% of_it #1", abstract="Costs $5 and $10; {braces} go.",
+              authors=["Martin Luther King, Jr.", "Barnes and Noble", "Zoë Ünal"], published="2001-01-01"),
+        Paper(id="no authors here", title="No Authors", abstract="Nothing else.", published=""),
+    ]
+    path = tmp_path / "export.bib"
+    path.write_text(write_bibtex(papers + papers[:1]))  # a paper cited twice is written once
+    back, problems = parse_file(path)
+    assert problems == []
+    assert [(p.title, p.authors, p.published[:4]) for p in back] == [
+        (p.title, p.authors, p.published[:4]) for p in papers]
+    assert [p.published for p in back] == [p.published for p in papers]
+    assert [p.id for p in back][-2:] == ["cs/0101001", "no_authors_here"]  # arXiv ids via eprint; others as keys
+    assert back[-2].abstract == "Costs $5 and $10; braces go."
+    assert back[0].abstract == papers[0].abstract and back[0].url == papers[0].url
+
+
+def test_write_bibtex_of_nothing_is_empty():
+    assert write_bibtex([]) == ""
+
+
 # --- arXiv Atom ------------------------------------------------------------------------------------------------
 
 
@@ -254,6 +290,25 @@ def test_arxiv_api_error_and_broken_xml():
         f"{DATA / 'bad_arxiv.xml'}:3: the arXiv API returned an error: incorrect id format for 1234",
         f"{DATA / 'bad_arxiv.xml'}:14: invalid XML: mismatched tag",
     ]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b'<?xml version="1.0"?>\n<!DOCTYPE feed SYSTEM "http://example.org/feed.dtd">\n<feed/>',  # never fetched
+     "1: XML with a DOCTYPE/ENTITY declaration is refused (unsafe)"),
+    (b"<feed>\n<entry><title>&lol;</title><summary>s</summary></entry>\n</feed>", "2: invalid XML: undefined entity"),
+])
+def test_arxiv_dtd_and_entities_are_never_used(tmp_path, data, expected):
+    path = tmp_path / "feed.xml"
+    path.write_bytes(data)
+    assert parse_file(path) == ([], [f"{path}:{expected}"])
+
+
+def test_arxiv_junk_after_the_feed_keeps_the_entries_before_it(tmp_path):
+    path = tmp_path / "feed.xml"
+    path.write_bytes(b"<feed>\n<entry><title>T</title><summary>S</summary></entry>\n</feed>\n<feed/>")
+    papers, problems = parse_file(path)
+    assert [(p.title, p.line) for p in papers] == [("T", 2)]
+    assert problems == [f"{path}:4: invalid XML: junk after document element"]
 
 
 def test_arxiv_entry_line_across_a_read_boundary(tmp_path):

@@ -145,10 +145,10 @@ def test_follow_up_is_rewritten_from_the_previous_answer(extractive_assistant):
 
 
 def test_broken_prompt_template_fails_at_start(tmp_path):
+    import shutil
+
     from assistant.errors import ConfigError
     from assistant.prompts import PROMPT_DIR, load_prompts
-
-    import shutil
 
     shutil.copytree(PROMPT_DIR, tmp_path, dirs_exist_ok=True)
     (tmp_path / "answer_user.txt").write_text("Sources: {sources}\nQuestion: {questoin}\n")

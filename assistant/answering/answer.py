@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,6 +21,7 @@ from .phrase import TextModel, messages, phrase
 from .select import Selection, select
 from .table import TableBuilder, renumber_table
 from .understand import Understanding, understand
+from .verification import Judge, Verifier
 
 log = logging.getLogger(__name__)
 EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no LLM."
@@ -29,10 +31,11 @@ EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no 
 class Event:
     """A step of a streamed answer: sources, a verified draft, LLM text deltas, then the final verified answer."""
 
-    kind: str  # "sources" | "draft" | "delta" | "answer"
+    kind: str  # "sources" | "draft" | "delta" | "sentence" | "answer"
     sources: list[Source] = field(default_factory=list)
     text: str = ""
     answer: Answer | None = None
+    sentence: Sentence | None = None  # a verified sentence of the LLM's text, as soon as it is complete
 
 
 @dataclass
@@ -45,6 +48,7 @@ class _Work:
     numbers: dict[str, int]
     evidence: dict[str, list[str]]
     citable: list[CitableSource]
+    verifier: Verifier
     table: Table | None
     t0: float
     retrieve_ms: float
@@ -53,10 +57,12 @@ class _Work:
 class Answerer:
     """Runs the stages for one store; shared by CLI, UI and evaluation through the assistant service."""
 
-    def __init__(self, library: Library, prompts: Prompts, llm: Callable[[], TextModel], unsupported: str = "flag"):
+    def __init__(self, library: Library, prompts: Prompts, llm: Callable[[], TextModel], judge: Judge,
+                 unsupported: str = "flag"):
         self.library = library
         self.prompts = prompts
         self._llm = llm
+        self.judge = judge
         self.unsupported = unsupported
         self.tables = TableBuilder(library)
 
@@ -82,8 +88,8 @@ class Answerer:
             yield Event("answer", answer=self._refused(u, sel, Timings(retrieve_ms, total_ms=_ms(t0))))
             return
         work = self._prepare(u, query, sel, t0, retrieve_ms)
-        draft = self._finish(work, extractive_sentences(u.kind, list(sel.chosen), work.evidence, work.numbers),
-                             EXTRACTIVE_NOTICE, True, first_token_ms=None, first_sentence_ms=_ms(t0))
+        quotes = work.verifier.sentences(extractive_sentences(u.kind, list(sel.chosen), work.evidence, work.numbers))
+        draft = self._finish(work, quotes, EXTRACTIVE_NOTICE, True, first_token_ms=None, first_sentence_ms=_ms(t0))
         if not use_llm:
             yield Event("answer", answer=draft)
             return
@@ -98,32 +104,33 @@ class Answerer:
         titles = self.library.embed([p.title for p in chosen])
         citable = [CitableSource.from_parts(numbers[p.id], p.id, p.title, p.url, sents, v, tv)
                    for p, (sents, v), tv in zip(chosen, vecs, titles, strict=True)]
-        table = self.tables.build(chosen, numbers) if get_kind(u.kind).table else None
-        return _Work(u, query, sel, numbers, evidence, citable, table, t0, retrieve_ms)
+        verifier = Verifier(self.judge, citable)
+        table = verifier.table(self.tables.build(chosen, numbers)) if get_kind(u.kind).table else None
+        return _Work(u, query, sel, numbers, evidence, citable, verifier, table, t0, retrieve_ms)
 
     def _phrase(self, work: _Work, draft: Answer) -> Iterator[Event]:
         system, user = messages(self.prompts, work.u.kind, work.u.standalone, list(work.selection.chosen),
                                 work.numbers, work.evidence)
-        text, first_token_ms = "", None
+        text, first_token_ms, done = "", None, _Verified(work, self.library)
         try:
             for delta in phrase(self._llm(), system, user, work.u.kind):
                 if first_token_ms is None:
                     first_token_ms = _ms(work.t0)
                 text += delta
                 yield Event("delta", text=delta)
+                for sentence in done.complete(text):  # verified while the model writes the next one
+                    yield Event("sentence", sentence=sentence)
         except LLMError as exc:
             log.warning("LLM failed: %s", exc)
             notice = f"{exc}. This is an extractive answer built from the abstracts without an LLM."
-            yield Event("answer", answer=replace(draft, notice=notice, timings=replace(
-                draft.timings, first_token_ms=first_token_ms, total_ms=_ms(work.t0))))
+            yield Event("answer", answer=_fallback(draft, notice, first_token_ms, work.t0))
             return
-        sentences = attribute(text, work.citable, self.library.embed)
+        sentences = done.all(text)
         if not any(s.supported for s in sentences):
             notice = ("The model said the abstracts do not answer this, but retrieval found evidence: showing the "
                       "evidence instead." if NOT_FOUND_KEY in text.lower() else
                       "The model's answer could not be checked against the abstracts: showing the evidence.")
-            yield Event("answer", answer=replace(draft, notice=notice, timings=replace(
-                draft.timings, first_token_ms=first_token_ms, total_ms=_ms(work.t0))))
+            yield Event("answer", answer=_fallback(draft, notice, first_token_ms, work.t0))
             return
         yield Event("answer", answer=self._finish(work, sentences, "", False, first_token_ms,
                                                   draft.timings.first_sentence_ms))
@@ -145,6 +152,50 @@ class Answerer:
     def _refused(self, u: Understanding, sel: Selection, timings: Timings) -> Answer:
         return Answer(question=u.question, text=NOT_FOUND, refused=True, kind=u.kind, citations=(),
                       sources=sel.shown, timings=timings, standalone_question=_standalone(u), refusal=sel.refusal)
+
+
+class _Verified:
+    """The LLM's sentences, attributed and verified once each, as soon as each is complete."""
+
+    def __init__(self, work: _Work, library: Library):
+        self.work = work
+        self.library = library
+        self.done: list[Sentence] = []
+        self._consumed = 0  # characters of the text whose sentences are verified
+
+    def complete(self, text: str) -> list[Sentence]:
+        """Verify the sentences that ended since the last call (the last, unfinished one waits)."""
+        cut = _last_boundary(text)
+        if cut <= self._consumed:
+            return []
+        new = self._verify(text[self._consumed:cut])
+        self._consumed = cut
+        self.done += new
+        return new
+
+    def all(self, text: str) -> list[Sentence]:
+        """Every sentence of the final text, verified."""
+        if self._consumed < len(text):
+            self.done += self._verify(text[self._consumed:])
+            self._consumed = len(text)
+        return self.done
+
+    def _verify(self, text: str) -> list[Sentence]:
+        return self.work.verifier.sentences(attribute(text, self.work.citable, self.library.embed))
+
+
+def _last_boundary(text: str) -> int:
+    """End of the last complete sentence: a full stop (after its citation markers) followed by whitespace."""
+    best = 0
+    for m in re.finditer(r"[.!?](?:\s*\[[\d,;\s-]+\])*(?=\s+[A-Z\[(\"'])|\n\s*\n", text):
+        best = m.end()
+    return best
+
+
+def _fallback(draft: Answer, notice: str, first_token_ms: float | None, t0: float) -> Answer:
+    """The verified draft, with why the LLM's text is not shown."""
+    return replace(draft, notice=notice, timings=replace(draft.timings, first_token_ms=first_token_ms,
+                                                         total_ms=_ms(t0)))
 
 
 def _cite_columns(citations: list[Citation], papers: list[Source]) -> list[Citation]:
