@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import gradio as gr
 
 from assistant.errors import PaperchatError
-from assistant.records import Answer, Filters
+from assistant.records import Answer, Filters, Sentence
 from assistant.service import Assistant, Event
 from ui import panel as sources
 from ui import render
@@ -91,8 +91,9 @@ class _Turn:
                      "metadata": {"title": "Retrieving papers…", "status": "pending"}}
         self.messages = list(messages) + [{"role": "user", "content": render.esc_md(text)}, self.step]
         self.t0 = time.perf_counter()
-        self.raw = ""
+        self.raw = ""  # the LLM's text so far; shown only while no verified draft exists
         self.draft: Answer | None = None
+        self.checked: list[Sentence] = []  # the LLM's sentences verified so far
         self.finished = False
 
     def on_sources(self, event: Event) -> tuple:
@@ -106,14 +107,22 @@ class _Turn:
     def on_draft(self, event: Event) -> tuple:
         """Verified extracts on screen at once; the panel shows their cards so the [n] links work."""
         self.draft = event.answer
-        self._show(render.draft_markdown(self.draft, self.number, self.raw))
+        self._show(render.draft_markdown(self.draft, self.number))
         return _updates(self.messages, panel=sources.sources_panel(_turns(self.hist + [(self.text, self.draft)])))
 
-    def on_delta(self, event: Event) -> tuple:
+    def on_delta(self, event: Event) -> tuple | None:
         self.raw += event.text
-        shown = (render.draft_markdown(self.draft, self.number, self.raw) if self.draft is not None
-                 else render.streaming_text(self.raw))
-        self._show(shown)
+        if self.draft is not None:
+            return None  # unchecked text is not shown over verified content
+        self._show(render.streaming_text(self.raw))
+        return _updates(self.messages)
+
+    def on_sentence(self, event: Event) -> tuple | None:
+        """One more LLM sentence verified: shown above the draft, with its mark."""
+        self.checked.append(event.sentence)
+        if self.draft is None:
+            return None
+        self._show(render.draft_markdown(self.draft, self.number, self.checked))
         return _updates(self.messages)
 
     def on_answer(self, answer: Answer, exports: ExportFolder) -> tuple:
@@ -159,14 +168,9 @@ class Responder:
         try:
             events = self.assistant.stream(text, history=hist, filters=flt, extractive=bool(use_extractive))
             for event in until_stopped(events, lambda: self.stops.pending(session)):
-                if event.kind == "sources":
-                    yield turn.on_sources(event)
-                elif event.kind == "draft":
-                    yield turn.on_draft(event)
-                elif event.kind == "delta":
-                    yield turn.on_delta(event)
-                elif event.answer is not None:
-                    yield turn.on_answer(event.answer, self.exports)
+                update = self._on(turn, event)
+                if update is not None:
+                    yield update
             if self.stops.take(session) and not turn.finished:
                 yield self._stopped(turn)
         except PaperchatError as exc:
@@ -175,6 +179,14 @@ class Responder:
         except Exception:
             log.exception("answering %r failed", text)
             raise gr.Error("Answering failed unexpectedly — the details are in the server log.") from None
+
+    def _on(self, turn: _Turn, event: Event) -> tuple | None:
+        """The chat update for one event of the answer (None: nothing new to show)."""
+        if event.kind == "answer":
+            return turn.on_answer(event.answer, self.exports)
+        handler = {"sources": turn.on_sources, "draft": turn.on_draft, "delta": turn.on_delta,
+                   "sentence": turn.on_sentence}.get(event.kind)
+        return handler(event) if handler else None
 
     def _stopped(self, turn: _Turn) -> tuple:
         """Stop before the answer: keep the verified draft if there is one, drop the unverified text."""

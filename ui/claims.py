@@ -75,7 +75,11 @@ def claim_html(check: ClaimCheck) -> str:
     if not check.verdicts:
         return '<p class="pc-refused">⊘ No paper in the store was found to check this claim against.</p>'
     rows = []
-    for source, verdict in check.verdicts:
+    # Supporting papers first, then contradicting ones, then the rest; the strongest first within each.
+    order = list(LABELS)
+    ranked = sorted(check.verdicts, key=lambda sv: (order.index(sv[1].label) if sv[1].label in order else 3,
+                                                    -sv[1].score))
+    for source, verdict in ranked:
         symbol, _ = VERDICTS.get(verdict.label, VERDICTS["not_enough_info"])
         url = safe_url(source.url)
         title = html.escape(source.title)

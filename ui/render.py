@@ -16,6 +16,9 @@ from assistant.records import NOT_STATED, Answer, Citation, Sentence, Source, Ta
 DEFAULT_EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no LLM."
 DRAFT_LABEL = "Verified extracts"
 DRAFT_DETAIL = "the model is writing…"
+DRAFT_KEPT = "shown until the model's answer is complete and checked"
+CHECKED_LABEL = "The model's answer"
+CHECKED_DETAIL = "each sentence checked as soon as it is written…"
 # verdict -> (mark, what the mark says); the verifier's labels, as in records.Sentence.verdict and Cell.verdict.
 VERDICTS = {"supported": ("✓", "Verified"), "not_enough_info": ("?", "Unverified"),
             "contradicted": ("✗", "Contradicted")}
@@ -75,12 +78,17 @@ def streaming_text(raw: str) -> str:
     return (esc_md(raw) if raw.strip() else "*Writing the answer…*") + " ▍"
 
 
-def draft_markdown(draft: Answer, turn: int, raw: str = "") -> str:
-    """The verified extractive draft shown while the LLM writes, with the LLM's unverified text so far below it."""
-    parts = [f"**{DRAFT_LABEL}** — *{esc_md(DRAFT_DETAIL)}*", _content(draft, turn)]
-    if raw.strip():
-        parts.append(f"> *The model's text so far (unverified, checked when it is finished):* {streaming_text(raw)}")
-    return "\n\n".join(p for p in parts if p)
+def draft_markdown(draft: Answer, turn: int, checked: list[Sentence] | tuple = ()) -> str:
+    """While the LLM writes: its sentences verified so far (if any), then the verified extractive draft.
+
+    The LLM's unfinished, unchecked text is never shown; the draft stays until the final answer replaces both.
+    Streamed sentences are numbered before the answer's final renumbering, so their markers are not links.
+    """
+    if not checked:
+        return f"**{DRAFT_LABEL}** — *{esc_md(DRAFT_DETAIL)}*\n\n{_content(draft, turn)}"
+    written = " ".join(sentence_markdown(s, turn, links=False) for s in checked)
+    return (f"**{CHECKED_LABEL}** — *{esc_md(CHECKED_DETAIL)}*\n\n{written} ▍\n\n---\n\n"
+            f"**{DRAFT_LABEL}** — *{esc_md(DRAFT_KEPT)}*\n\n{_content(draft, turn)}")
 
 
 def answer_markdown(answer: Answer, turn: int | None) -> str:
@@ -122,11 +130,11 @@ def _body(answer: Answer, turn: int | None) -> str:
     return " ".join(sentence_markdown(s, turn) for s in answer.sentences)
 
 
-def sentence_markdown(s: Sentence, turn: int | None) -> str:
+def sentence_markdown(s: Sentence, turn: int | None, links: bool = True) -> str:
     """One answer sentence with its citations and its verdict mark (hover or click the mark for the evidence)."""
     text = " ".join(s.text.split())
     verdict = s.verdict if s.verdict in VERDICTS else ("supported" if s.supported else "not_enough_info")
-    cited = f" {_marks(s.citations, turn)}" if s.citations else ""
+    cited = f" {_marks(s.citations, turn if links else None)}" if s.citations else ""
     if verdict == "supported":
         end = text[-1] if text and text[-1] in ".!?" else ""
         core = text[:-1] if end else text

@@ -32,6 +32,8 @@ CSS = """
 .pc-v.pc-open::after { content: " " attr(title); font-weight: 400; font-style: italic; vertical-align: baseline;
                        color: var(--body-text-color); }
 .pc-claims table td { vertical-align: top; }
+.pc-claims .pc-v { vertical-align: baseline; font-size: 1em; }
+.pc-claims td:nth-child(2) { white-space: nowrap; }
 #status { font-size: .9em; }
 #chat table td:first-child { white-space: nowrap; }
 """
