@@ -1,8 +1,9 @@
 """The web UI in a real Chromium (Playwright) against a real store of the demo corpus.
 
-Answers are extractive (no LLM) so the file runs in about a minute; the embedded LLM is exercised by the e2e tests.
-Screenshots go to test-artifacts/ (the lookup one also to docs/screenshot.png, used by the README), the measured
-Enter-to-sources times to test-artifacts/ui-timings.json.
+Answers are extractive (no LLM) or come from a scripted stand-in LLM, so the file runs in a few minutes; the
+embedded LLM is exercised by the e2e tests. Screenshots go to test-artifacts/ (the lookup one also to
+docs/screenshot.png, used by the README); the measured times (Enter to sources, to the answer, to the first
+verified sentence on screen) to test-artifacts/ui-timings.json — recorded, never asserted.
 """
 
 from __future__ import annotations

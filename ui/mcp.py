@@ -69,7 +69,7 @@ def answer_json(answer: Answer) -> dict:
             "sentences": [{"text": s.text, "citations": list(s.citations), "verdict": s.verdict,
                            "score": s.support, "evidence": s.evidence} for s in answer.sentences],
             "table": answer.table.as_json() if answer.table else None, "extractive": answer.extractive,
-            "notice": answer.notice}
+            "notice": answer.notice, **answer.timings.as_json()}
 
 
 def claim_json(check: ClaimCheck) -> dict:
