@@ -7,9 +7,6 @@ from pathlib import Path
 
 
 def file_sha256(path: Path) -> str:
-    """sha256 hex digest of a file, read in 1 MB blocks (model files are hundreds of MB)."""
-    digest = hashlib.sha256()
+    """sha256 hex digest of a file (hashlib.file_digest reads it in blocks; model files are hundreds of MB)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -283,3 +283,11 @@ def test_store_from_an_earlier_embedder_is_re_embedded_when_written_or_served(tm
     make_old()
     assert open_or_seed(settings, None).stats() == {"papers": 3, "chunks": 3}  # what `make run` does
     assert_current()
+
+
+def test_readme_configuration_table_is_the_generated_one():
+    from assistant.settings import settings_table
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert settings_table() in readme, "README's configuration table is stale: paste assistant.settings.settings_table()"
