@@ -175,6 +175,9 @@ def test_comparison_renders_a_table(ui):
     expect(table.locator("thead")).to_contain_text("Learning by Sorting")
     expect(table.locator("thead")).to_contain_text("Adaptive Multi")
     assert table.locator('a[href^="#src-"]').count() >= 2  # cells cite their paper
+    mark = table.locator(".pc-v").first  # and carry the verifier's mark for the phrase against that paper
+    expect(mark).to_have_text(re.compile(r"^[✓?✗]$"))
+    expect(mark).to_have_attribute("title", re.compile(r"^(Verified|Unverified|Contradicted): "))
 
 
 def test_unanswerable_question_shows_the_refusal_state(ui):

@@ -332,6 +332,37 @@ def test_ingest_handler_reads_only_supported_files_in_the_upload_cache(tmp_path)
             uploaded([str(path)], str(cache))
 
 
+def test_claim_check_and_verdict_marks_keep_uploaded_text_inert():
+    """Titles, abstracts and evidence come from uploaded files: the claim table and the marks' titles escape them."""
+    from assistant.records import ClaimCheck, Sentence, Source, StoredPaper, Verdict
+    from ui.claims import claim_html
+    from ui.render import sentence_markdown
+
+    hostile = '<img src=x onerror=alert(1)>" onmouseover="alert(2)'
+    paper = StoredPaper(id="x<script>", title=hostile, abstract=hostile, url="javascript:alert(3)")
+    shown = claim_html(ClaimCheck(hostile, ((Source(paper, 1.0), Verdict("contradicted", 0.1, (hostile,))),)))
+    mark = sentence_markdown(Sentence(hostile, (1,), False, hostile, 0.1, "contradicted"), turn=1)
+    for text in (shown, mark):
+        tags = _tags(text)
+        assert {t for t, _ in tags} <= {"div", "p", "table", "thead", "tbody", "tr", "th", "td", "span"}, tags
+        assert not [a for _, attrs in tags for a, v in attrs if a.startswith("on") or "javascript:" in (v or "")]
+    assert 'class="pc-v pc-v-contradicted"' in mark and "“&lt;img src=x onerror=alert(1)&gt;&quot;" in mark
+
+
+def _tags(text: str) -> list[tuple[str, list]]:
+    """(tag, attributes) of every element a browser would build from `text`."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collect().feed(text)
+    return found
+
+
 # -- secrets -------------------------------------------------------------------------------------------------------
 def test_api_key_never_reaches_logs_output_or_replies(extractive_assistant, demo_settings, serve_ui, caplog, capfd):
     """A remote LLM that cannot be reached: the answer falls back, and the key shows up nowhere."""
