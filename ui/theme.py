@@ -24,7 +24,7 @@ CSS = """
 .pc-refused { font-weight: 600; }
 .pc-q { font-weight: 600; margin: 8px 0 4px; }
 .pc-sources details > summary { cursor: pointer; margin: 6px 0; }
-.pc-v { cursor: help; font-size: .8em; font-weight: 700; margin: 0 1px; padding: 0 3px; border-radius: 3px;
+.pc-v { cursor: help; font-size: .8em; font-weight: 700; margin: 0 0 0 1px; padding: 0 2px; border-radius: 3px;
         vertical-align: super; }
 .pc-v-supported { color: #15803d; }
 .pc-v-not_enough_info { color: #b45309; background: rgba(245, 158, 11, .15); }
