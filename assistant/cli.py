@@ -86,6 +86,8 @@ def _store_parsers(sub) -> None:
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--auth", help="user:password required to use the UI")
     p.add_argument("--demo", type=Path, help="ingest this file first if the store is empty")
+    p.add_argument("--mcp", action="store_true", default=None,
+                   help="also serve MCP tools (search_papers, ask, check_claim) at /gradio_api/mcp/sse")
 
     sub.add_parser("setup", help="prepare the local models (derive the int8 embedder, reassemble and verify the GGUF)")
 
@@ -258,7 +260,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve
 
-    settings = _settings(args, host=args.host, port=args.port, auth=args.auth)
+    settings = _settings(args, host=args.host, port=args.port, auth=args.auth, mcp=args.mcp)
     serve(settings, demo=args.demo)
     return 0
 

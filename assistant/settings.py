@@ -43,6 +43,7 @@ class Settings:
     host: str = _f("127.0.0.1", "Address the web UI binds to.")
     port: int = _f(7860, "Port of the web UI.")
     auth: str = _f("", "user:password required by the web UI (empty: no login).")
+    mcp: bool = _f(False, "Also serve MCP tools (search_papers, ask, check_claim) at /gradio_api/mcp/sse.")
 
     @property
     def remote_llm(self) -> bool:

@@ -1,8 +1,9 @@
 """The web UI in a real Chromium (Playwright) against a real store of the demo corpus.
 
-Answers are extractive (no LLM) so the file runs in about a minute; the embedded LLM is exercised by the e2e tests.
-Screenshots go to test-artifacts/ (the lookup one also to docs/screenshot.png, used by the README), the measured
-Enter-to-sources times to test-artifacts/ui-timings.json.
+Answers are extractive (no LLM) or come from a scripted stand-in LLM, so the file runs in a few minutes; the
+embedded LLM is exercised by the e2e tests. Screenshots go to test-artifacts/ (the lookup one also to
+docs/screenshot.png, used by the README); the measured times (Enter to sources, to the answer, to the first
+verified sentence on screen) to test-artifacts/ui-timings.json — recorded, never asserted.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ import json
 import os
 import re
 import shutil
-import socket
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -40,12 +43,6 @@ _SCROLL_TO_END = ("el => { for (const e of [el, ...el.querySelectorAll('*')]) "
                   "if (e.scrollHeight > e.clientHeight) e.scrollTop = e.scrollHeight; window.scrollTo(0, 1e6); }")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The demo corpus ingested into a tmp store, served in-process on a free loopback port."""
@@ -56,7 +53,7 @@ def server(tmp_path_factory):
     from ui.app import build_app, launch
 
     root = tmp_path_factory.mktemp("ui")
-    settings = Settings(store=root / "chroma", cache_dir=root / "cache", extractive=True, port=_free_port())
+    settings = Settings(store=root / "chroma", cache_dir=root / "cache", extractive=True, port=free_port())
     embedder = MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
     ingest_paths([DEMO], settings, embedder=embedder)
     assistant = Assistant(settings, embedder=embedder)
@@ -178,6 +175,9 @@ def test_comparison_renders_a_table(ui):
     expect(table.locator("thead")).to_contain_text("Learning by Sorting")
     expect(table.locator("thead")).to_contain_text("Adaptive Multi")
     assert table.locator('a[href^="#src-"]').count() >= 2  # cells cite their paper
+    mark = table.locator(".pc-v").first  # and carry the verifier's mark for the phrase against that paper
+    expect(mark).to_have_text(re.compile(r"^[✓?✗]$"))
+    expect(mark).to_have_attribute("title", re.compile(r"^(Verified|Unverified|Contradicted): "))
 
 
 def test_unanswerable_question_shows_the_refusal_state(ui):
@@ -299,72 +299,210 @@ def test_every_request_stays_on_localhost(ui, browser):
     assert outside == []
 
 
-class _SlowScriptedLLM:
-    """A stand-in for the LLM boundary that streams a canned reply slowly, so Stop lands mid-answer."""
+class ScriptedLLM:
+    """A scripted stand-in for the LLM boundary: streams a canned reply word by word. Its first word waits for
+    `go`, so a test decides what is on screen before the "model" speaks, without timing anything."""
 
     label = "scripted stand-in"
 
-    def __init__(self, first_token_after: float = 0.0):
+    def __init__(self, reply: str, per_word: float = 0.0, gated: bool = False):
+        self.reply = reply
+        self.per_word = per_word
+        self.go = threading.Event()
+        if not gated:
+            self.go.set()
         self.tokens = 0
         self.closed = False
-        self.first_token_after = first_token_after
 
     def stream(self, system: str, user: str, **options):
         try:
-            time.sleep(self.first_token_after)  # a model still reading its prompt
-            for word in ("AdvCLIP builds a universal adversarial patch that fools every downstream task. " * 40).split():
-                time.sleep(0.1)
+            self.go.wait(60)
+            for word in self.reply.split():
+                time.sleep(self.per_word)
                 self.tokens += 1
                 yield word + " "
         finally:
             self.closed = True
 
+    def close(self) -> None:
+        self.go.set()
 
-def test_stop_mid_stream_with_scripted_llm_leaves_assistant_usable(ui, server, monkeypatch):
-    from playwright.sync_api import expect
 
-    page = ui.page
-    llm = _SlowScriptedLLM()
-    monkeypatch.setattr(server.assistant, "_llm", llm)
-    page.locator("#extractive input").uncheck()
-    page.locator("#question textarea").fill(LOOKUP)
-    page.locator("#question textarea").press("Enter")
-    expect(page.locator("#chat").get_by_text(re.compile(r"Retrieved \d+ papers?")).first).to_be_visible()
-    last = page.locator('#chat [data-testid="bot"]').last
-    expect(last).to_contain_text("AdvCLIP builds a universal")  # the raw deltas stream in
-    page.locator("#stop").click()
-    expect(page.locator("#chat")).to_contain_text("Stopped")
-    expect(page.locator('#chat a[href^="#src-"]')).to_have_count(0)  # nothing unverified was kept
-    deadline = time.monotonic() + 5
+SLOW_REPLY = "AdvCLIP builds a universal adversarial patch that fools every downstream task. " * 40
+
+
+def _wait_closed(llm: ScriptedLLM) -> None:
+    deadline = time.monotonic() + 10
     while not llm.closed and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert llm.closed, "the LLM stream kept running after Stop"
-    assert llm.tokens < 200, llm.tokens
-    # The next question (extractive again) is answered at once: no slot or state left behind by the stopped one.
-    page.locator("#extractive input").check()
-    page.locator("#question textarea").fill(LOOKUP)
-    page.locator("#question textarea").press("Enter")
-    expect(page.locator('#chat [data-testid="bot"]').last).to_contain_text("References", timeout=10_000)
-    expect(page.locator('#chat a[href^="#src-1-1"]').first).to_be_visible()
 
 
-def test_stop_before_the_first_token_takes_effect_at_once(ui, server, monkeypatch):
+def _ask_with_llm(ui, server, monkeypatch, llm: ScriptedLLM, question: str = LOOKUP):
+    """Ask with the LLM path on (Extractive unchecked) and `llm` as the model; returns the last bot message."""
     from playwright.sync_api import expect
 
     page = ui.page
-    llm = _SlowScriptedLLM(first_token_after=4.0)
     monkeypatch.setattr(server.assistant, "_llm", llm)
     page.locator("#extractive input").uncheck()
     retrieved = page.locator("#chat").get_by_text(re.compile(r"Retrieved \d+ papers?"))
     before = retrieved.count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    expect(retrieved).to_have_count(before + 1)
+    return page.locator('#chat [data-testid="bot"]').last
+
+
+def test_stop_mid_stream_with_scripted_llm_keeps_only_verified_text(ui, server, monkeypatch):
+    from playwright.sync_api import expect
+
+    page = ui.page
+    llm = ScriptedLLM(SLOW_REPLY, per_word=0.1)
+    last = _ask_with_llm(ui, server, monkeypatch, llm)
+    expect(last).to_contain_text("AdvCLIP builds a universal")  # the model's sentences, each checked, stream in
+    page.locator("#stop").click()
+    expect(page.locator("#chat")).to_contain_text("Stopped")
+    last = page.locator('#chat [data-testid="bot"]').last
+    expect(last).not_to_contain_text("AdvCLIP builds a universal")  # the model's unfinished answer is gone
+    expect(last).to_contain_text("AdvCLIP")  # the verified extracts stay, cited and linked to their cards
+    link = last.locator('a[href^="#src-"]').first
+    expect(page.locator("#sources").locator("#" + link.get_attribute("href")[1:])).to_contain_text("AdvCLIP")
+    _wait_closed(llm)
+    assert llm.closed, "the LLM stream kept running after Stop"
+    assert llm.tokens < len(SLOW_REPLY.split()), llm.tokens
+    # The next question (extractive again) is answered at once: no slot or state left behind by the stopped one.
+    page.locator("#extractive input").check()
     page.locator("#question textarea").fill(LOOKUP)
     page.locator("#question textarea").press("Enter")
-    expect(retrieved).to_have_count(before + 1)  # this question's sources are on screen; the LLM is "reading"
-    clicked = time.monotonic()
+    expect(page.locator('#chat [data-testid="bot"]').last).to_contain_text("Extractive answer —")
+    expect(page.locator('#chat a[href^="#src-2-1"]').first).to_be_visible()
+
+
+def test_stop_before_the_scripted_llms_first_token_takes_effect_at_once(ui, server, monkeypatch):
+    from playwright.sync_api import expect
+
+    page = ui.page
+    llm = ScriptedLLM(SLOW_REPLY, gated=True)  # a model still reading its prompt until the test says go
+    _ask_with_llm(ui, server, monkeypatch, llm)
     page.locator("#stop").click()
-    expect(page.locator("#chat")).to_contain_text("Stopped", timeout=2000)  # not after the 4 s first token
-    assert time.monotonic() - clicked < 2.5
-    deadline = time.monotonic() + 10
-    while not llm.closed and time.monotonic() < deadline:
-        time.sleep(0.1)
+    expect(page.locator("#chat")).to_contain_text("Stopped")
+    assert llm.tokens == 0  # Stop took effect while the model had not said a word
+    llm.go.set()
+    _wait_closed(llm)
     assert llm.closed and llm.tokens <= 1, (llm.closed, llm.tokens)  # closed at its first token
+
+
+def test_verified_draft_is_shown_first_then_replaced_by_the_scripted_llms_answer(ui, server, monkeypatch, record_property):
+    """Issue 14: verified extracts on screen right after evidence selection, before the model's first word."""
+    from playwright.sync_api import expect
+
+    page = ui.page
+    llm = ScriptedLLM("AdvCLIP constructs a universal adversarial patch for a set of natural images that can fool "
+                      "all the downstream tasks [1].", gated=True)
+    monkeypatch.setattr(server.assistant, "_llm", llm)
+    page.locator("#extractive input").uncheck()
+    page.locator("#question textarea").fill(LOOKUP)
+    last = page.locator('#chat [data-testid="bot"]').last
+    start = time.perf_counter()
+    page.locator("#question textarea").press("Enter")
+    expect(last).to_contain_text("Verified extracts")
+    shown_s = round(time.perf_counter() - start, 3)
+    ui.timings["enter_to_first_verified_sentence_s[draft]"] = shown_s
+    record_property("enter_to_first_verified_sentence_s", shown_s)
+    print(f"Enter to first verified sentence on screen: {shown_s} s")
+    assert llm.tokens == 0  # on screen before the model's first word
+    expect(last.locator(".pc-v-supported").first).to_be_visible()
+    expect(last.locator('a[href^="#src-"]').first).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-draft.png"))
+    llm.go.set()
+    expect(last).to_contain_text("References")
+    expect(last).not_to_contain_text("Verified extracts")
+    expect(last).to_contain_text("AdvCLIP constructs a universal adversarial patch")
+    expect(last).not_to_contain_text("Extractive answer")
+
+
+def test_scripted_llm_text_that_fails_verification_leaves_the_verified_draft(ui, server, monkeypatch):
+    from playwright.sync_api import expect
+
+    llm = ScriptedLLM("Bananas ripen faster next to apples because apples release ethylene gas [1].")
+    last = _ask_with_llm(ui, server, monkeypatch, llm)
+    expect(last).to_contain_text("could not be checked against the abstracts")
+    expect(last).to_contain_text("universal adversarial patch")  # the draft's verified quote
+    expect(last).not_to_contain_text("Bananas")
+    expect(last.locator('a[href^="#src-"]').first).to_be_visible()
+
+
+def test_verdict_marks_show_their_evidence_on_hover_and_click(ui):
+    from playwright.sync_api import expect
+
+    answer = _ask(ui, LOOKUP, "marks")
+    mark = answer.locator(".pc-v-supported").first
+    expect(mark).to_have_text("✓")
+    expect(mark).to_have_attribute("title", re.compile(r"^Verified: “.*AdvCLIP.*”$"))  # shown on hover
+    mark.click()
+    expect(mark).to_have_class(re.compile(r"\bpc-open\b"))  # the evidence shown inline after the mark
+    assert "we propose AdvCLIP" in mark.evaluate("el => getComputedStyle(el, '::after').content")
+
+
+class _NegationStandInJudge:
+    """A stand-in judge used only while main's default judge is the resemblance baseline, which cannot tell a
+    claim from its negation: a sentence with "not" is judged contradicted by the premise the baseline found.
+    Once the trained verifier is the default, the test below runs against it instead."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def judge_many(self, items):
+        from assistant.records import Verdict
+
+        verdicts = self.base.judge_many(items)
+        return [Verdict("contradicted", 0.02, v.evidence, "stand-in: negation") if " not " in f" {claim} " else v
+                for (claim, _), v in zip(items, verdicts, strict=True)]
+
+
+def test_contradicted_sentence_from_scripted_llm_is_marked_with_its_evidence(ui, server, monkeypatch):
+    """Issue 12: a sentence the cited abstract contradicts gets the ✗ mark and the deciding sentence on hover."""
+    from playwright.sync_api import expect
+
+    answerer = server.assistant.answerer
+    if type(answerer.judge).__name__ == "ResemblanceJudge":
+        monkeypatch.setattr(answerer, "judge", _NegationStandInJudge(answerer.judge))
+    llm = ScriptedLLM("AdvCLIP constructs a universal adversarial patch for a set of natural images that can fool "
+                      "all the downstream tasks [1]. AdvCLIP does not construct a universal adversarial patch for "
+                      "natural images [1].")
+    last = _ask_with_llm(ui, server, monkeypatch, llm)
+    expect(last).to_contain_text("References")
+    mark = last.locator(".pc-v-contradicted")
+    expect(mark).to_have_count(1)
+    expect(mark).to_have_text("✗")
+    expect(mark).to_have_attribute("title", re.compile(r"^Contradicted: “.*universal adversarial patch"))
+    expect(last.locator("del, s").filter(has_text="does not construct")).to_have_count(1)  # struck through
+    expect(last).to_contain_text("contradicted by the cited abstract")
+    expect(last.locator(".pc-v-supported").first).to_be_visible()  # the true sentence is still verified
+    mark.click()
+    expect(mark).to_have_class(re.compile(r"\bpc-open\b"))
+
+
+ADVCLIP_ID = "advclip-downstream-agnostic-adversarial-examples-in-multimodal"
+
+
+def test_check_a_claim_shows_each_papers_verdict_with_its_quote(ui):
+    from playwright.sync_api import expect
+
+    page = ui.page
+    page.get_by_role("tab", name="Check a claim").click()
+    page.locator("#claim input, #claim textarea").first.fill(
+        "AdvCLIP constructs a universal adversarial patch that fools downstream tasks.")
+    page.locator("#check-claim").click()
+    rows = page.locator("#claim-result tr.pc-claim")
+    advclip = rows.filter(has_text="AdvCLIP: Downstream-agnostic")
+    expect(advclip).to_have_count(1)
+    expect(advclip).to_contain_text("supports")
+    expect(advclip).to_contain_text("“AdvCLIP aims to construct a universal adversarial patch")
+    assert rows.count() > 1  # without paper ids, the best-matching papers are judged
+    page.locator("#claim-papers input, #claim-papers textarea").first.fill(ADVCLIP_ID)
+    page.locator("#check-claim").click()
+    expect(rows).to_have_count(1)
+    page.locator("#claim-papers input, #claim-papers textarea").first.fill("no-such-paper")
+    page.locator("#check-claim").click()
+    expect(page.get_by_text("'no-such-paper' is not in the store")).to_be_visible()

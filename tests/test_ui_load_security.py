@@ -2,8 +2,8 @@
 
 Every test starts the real app in-process on a free loopback port and talks to it with gradio_client or plain
 HTTP, as a script or a browser would. Answers are extractive (no LLM) so the file runs in about a minute; the
-numbers it measures (latencies, peak RSS) go to test-artifacts/ui-load.json, the timed benchmark is
-scripts/bench_load.py.
+latencies it sees are recorded in test-artifacts/ui-load.json, never asserted: the timed benchmark (latency,
+peak RSS) is scripts/bench_load.py.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ QUESTIONS = SHARED / "eval" / "dev_questions.jsonl"
 LOOKUP = "Which attack builds a universal adversarial patch against CLIP-like encoders?"
 ADVCLIP = "AdvCLIP: Downstream-agnostic Adversarial Examples in Multimodal Contrastive Learning"
 USERS = 8
-RSS_GROWTH_LIMIT_MB = 1024
 SECRET = "sk-test-SECRET-123"
 
 
@@ -55,11 +54,26 @@ def _file_path(output) -> str:
     return output["path"] if isinstance(output, dict) else output
 
 
-def _vm_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+class _Occupancy:
+    """Counts the answers an Assistant is producing right now, and the most seen at once."""
+
+    def __init__(self, assistant, monkeypatch):
+        self._lock = threading.Lock()
+        self.running = self.peak = self.calls = 0
+        stream = assistant.stream
+
+        def counted(*args, **kwargs):
+            with self._lock:
+                self.running += 1
+                self.calls += 1
+                self.peak = max(self.peak, self.running)
+            try:
+                yield from stream(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.running -= 1
+
+        monkeypatch.setattr(assistant, "stream", counted)
 
 
 def _record(**numbers) -> None:
@@ -108,11 +122,13 @@ def _answerable_lookups(assistant, n: int) -> list[dict]:
 
 
 # -- load ----------------------------------------------------------------------------------------------------------
-def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(extractive_assistant, serve_ui):
+def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(extractive_assistant, serve_ui,
+                                                                             monkeypatch):
     from ui.app import ASSISTANT_CONCURRENCY
     from ui.render import esc_md
 
     questions = _answerable_lookups(extractive_assistant, USERS)  # also warms the sentence cache
+    occupancy = _Occupancy(extractive_assistant, monkeypatch)
     ui = serve_ui(extractive_assistant)
     (ask,) = [fn for fn in ui.app.fns.values() if fn.api_name == "ask"]
     assert ask.concurrency_limit == ASSISTANT_CONCURRENCY
@@ -125,7 +141,6 @@ def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(ext
         result = clients[i].predict(questions[i]["question"], [], True, api_name="/ask")
         return t0, time.perf_counter(), result
 
-    rss_before_mb = _vm_kb("VmRSS") / 1024
     with ThreadPoolExecutor(USERS) as pool:
         runs = list(pool.map(user, range(USERS)))
 
@@ -140,7 +155,6 @@ def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(ext
         assert others == [], f"user {i}'s answer cites other users' papers: {others}"
         assert html.escape(golds[i], quote=False) in panel
     # The queue let every request in at once but ran at most ASSISTANT_CONCURRENCY answers at a time.
-    occupancy = ui.app.occupancy
     assert occupancy.calls == USERS and occupancy.running == 0
     assert 1 <= occupancy.peak <= ASSISTANT_CONCURRENCY
     events = sorted([(t0, 1) for t0, _, _ in runs] + [(t1, -1) for _, t1, _ in runs])
@@ -150,15 +164,11 @@ def test_eight_concurrent_users_get_their_own_answers_within_the_queue_limit(ext
         peak_in_flight = max(peak_in_flight, in_flight)
     assert peak_in_flight >= 2, "the requests never overlapped, so the queue limit was not exercised"
     latencies = sorted(t1 - t0 for t0, t1, _ in runs)
-    rss_mb, peak_mb = _vm_kb("VmRSS") / 1024, _vm_kb("VmHWM") / 1024
     _record(load_users=USERS, load_peak_requests_in_flight=peak_in_flight, load_peak_handlers_running=occupancy.peak,
             load_latency_s={"min": round(latencies[0], 3), "median": round(latencies[USERS // 2], 3),
-                            "max": round(latencies[-1], 3)},
-            load_rss_mb=round(rss_mb), load_peak_rss_mb=round(peak_mb))
+                            "max": round(latencies[-1], 3)})
     print(f"{USERS} users: latency {latencies[0]:.2f}-{latencies[-1]:.2f} s, {peak_in_flight} in flight, "
-          f"{occupancy.peak} running; RSS {rss_mb:.0f} MB, peak {peak_mb:.0f} MB")
-    # The suite's other fixtures live in this process too, so bound what the load adds, not the absolute size.
-    assert rss_mb - rss_before_mb < RSS_GROWTH_LIMIT_MB, f"RSS grew {rss_mb - rss_before_mb:.0f} MB under load"
+          f"{occupancy.peak} running")
 
 
 # -- auth ----------------------------------------------------------------------------------------------------------
@@ -306,7 +316,7 @@ def test_ingest_handler_reads_only_supported_files_in_the_upload_cache(tmp_path)
     """The handler's own check, for payloads that got past Gradio's (direct calls, a changed default)."""
     import gradio as gr
 
-    from ui.app import _uploaded
+    from ui.corpus import uploaded
 
     cache = tmp_path / "gradio"
     (cache / "abc").mkdir(parents=True)
@@ -315,11 +325,42 @@ def test_ingest_handler_reads_only_supported_files_in_the_upload_cache(tmp_path)
     outside = tmp_path / "outside.jsonl"
     outside.write_text("{}\n")
     (cache / "abc" / "link.jsonl").symlink_to(outside)
-    assert _uploaded([str(good)], str(cache)) == [good]
+    assert uploaded([str(good)], str(cache)) == [good]
     for path in (outside, cache / "abc" / ".." / ".." / "outside.jsonl", cache / "abc" / "link.jsonl",
                  cache / "abc" / "script.py", Path("/etc/passwd")):
         with pytest.raises(gr.Error):
-            _uploaded([str(path)], str(cache))
+            uploaded([str(path)], str(cache))
+
+
+def test_claim_check_and_verdict_marks_keep_uploaded_text_inert():
+    """Titles, abstracts and evidence come from uploaded files: the claim table and the marks' titles escape them."""
+    from assistant.records import ClaimCheck, Sentence, Source, StoredPaper, Verdict
+    from ui.claims import claim_html
+    from ui.render import sentence_markdown
+
+    hostile = '<img src=x onerror=alert(1)>" onmouseover="alert(2)'
+    paper = StoredPaper(id="x<script>", title=hostile, abstract=hostile, url="javascript:alert(3)")
+    shown = claim_html(ClaimCheck(hostile, ((Source(paper, 1.0), Verdict("contradicted", 0.1, (hostile,))),)))
+    mark = sentence_markdown(Sentence(hostile, (1,), False, hostile, 0.1, "contradicted"), turn=1)
+    for text in (shown, mark):
+        tags = _tags(text)
+        assert {t for t, _ in tags} <= {"div", "p", "table", "thead", "tbody", "tr", "th", "td", "span"}, tags
+        assert not [a for _, attrs in tags for a, v in attrs if a.startswith("on") or "javascript:" in (v or "")]
+    assert 'class="pc-v pc-v-contradicted"' in mark and "“&lt;img src=x onerror=alert(1)&gt;&quot;" in mark
+
+
+def _tags(text: str) -> list[tuple[str, list]]:
+    """(tag, attributes) of every element a browser would build from `text`."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Collect().feed(text)
+    return found
 
 
 # -- secrets -------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Answers, sources and exports as Markdown/HTML/BibTeX; pure functions, no Gradio.
+"""Answers, verdict marks and sources as Markdown/HTML; pure functions, no Gradio.
 
 Every title, abstract and author string comes from files users upload, so all of it is escaped here:
 HTML-escaped (inert in the browser) and Markdown-escaped (no accidental links, emphasis or tables).
@@ -9,12 +9,19 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from datetime import datetime
 
 from assistant.prompts import NOT_FOUND
-from assistant.records import NOT_STATED, Answer, Citation, Source, StoredPaper, Table
+from assistant.records import NOT_STATED, Answer, Citation, Sentence, Source, Table
 
 DEFAULT_EXTRACTIVE_NOTICE = "Extractive answer: sentences quoted from the abstracts, no LLM."
+DRAFT_LABEL = "Verified extracts"
+DRAFT_DETAIL = "the model is writing…"
+DRAFT_KEPT = "shown until the model's answer is complete and checked"
+CHECKED_LABEL = "The model's answer"
+CHECKED_DETAIL = "each sentence checked as soon as it is written…"
+# verdict -> (mark, what the mark says); the verifier's labels, as in records.Sentence.verdict and Cell.verdict.
+VERDICTS = {"supported": ("✓", "Verified"), "not_enough_info": ("?", "Unverified"),
+            "contradicted": ("✗", "Contradicted")}
 # Inline Markdown syntax; "<", ">" and "&" are entity-escaped instead (a backslash before "&lt;" would print
 # the entity itself). Text is collapsed to one line, so block syntax can only start at its first character.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")
@@ -61,7 +68,7 @@ def sources_step(sources: list[Source]) -> str:
         return "No paper in the store matches (check the filters in the Corpus tab)."
     lines = []
     for i, s in enumerate(sources, 1):
-        meta = ", ".join(x for x in (_first_author(s.paper.authors), _year(s.paper.published_text)) if x)
+        meta = ", ".join(x for x in (_first_author(s.paper.authors), year(s.paper.published_text)) if x)
         lines.append(f"{i}\\. {esc_md(s.title)}" + (f" — {esc_md(meta)}" if meta else ""))
     return "\n".join(lines)
 
@@ -71,8 +78,21 @@ def streaming_text(raw: str) -> str:
     return (esc_md(raw) if raw.strip() else "*Writing the answer…*") + " ▍"
 
 
+def draft_markdown(draft: Answer, turn: int, checked: list[Sentence] | tuple = ()) -> str:
+    """While the LLM writes: its sentences verified so far (if any), then the verified extractive draft.
+
+    The LLM's unfinished, unchecked text is never shown; the draft stays until the final answer replaces both.
+    Streamed sentences are numbered before the answer's final renumbering, so their markers are not links.
+    """
+    if not checked:
+        return f"**{DRAFT_LABEL}** — *{esc_md(DRAFT_DETAIL)}*\n\n{_content(draft, turn)}"
+    written = " ".join(sentence_markdown(s, turn, links=False) for s in checked)
+    return (f"**{CHECKED_LABEL}** — *{esc_md(CHECKED_DETAIL)}*\n\n{written} ▍\n\n---\n\n"
+            f"**{DRAFT_LABEL}** — *{esc_md(DRAFT_KEPT)}*\n\n{_content(draft, turn)}")
+
+
 def answer_markdown(answer: Answer, turn: int | None) -> str:
-    """The verified answer: cited sentences, flagged unsupported ones, table, references.
+    """The verified answer: cited sentences with their verdict marks, table, references.
 
     With turn=None the markers are plain text (for the exported file), otherwise links to the source cards.
     """
@@ -91,7 +111,12 @@ def answer_markdown(answer: Answer, turn: int | None) -> str:
         parts.append(f"ℹ *{esc_md(answer.notice)}*")
     if answer.standalone_question:
         parts.append(f"*Read as: {esc_md(answer.standalone_question)}*")
-    parts.append(_body(answer, turn))
+    parts.append(_content(answer, turn))
+    return "\n\n".join(p for p in parts if p)
+
+
+def _content(answer: Answer, turn: int | None) -> str:
+    parts = [_body(answer, turn)]
     if answer.table:
         parts.append(table_markdown(answer.table, turn))
     if answer.citations:
@@ -102,20 +127,38 @@ def answer_markdown(answer: Answer, turn: int | None) -> str:
 def _body(answer: Answer, turn: int | None) -> str:
     if not answer.sentences:
         return esc_md(answer.text)
-    out = []
-    for s in answer.sentences:
-        text = " ".join(s.text.split())
-        if not s.supported:
-            out.append(f"⚠ ~~{esc_md(text)}~~ *(unsupported: no abstract backs this sentence)*")
-            continue
+    return " ".join(sentence_markdown(s, turn) for s in answer.sentences)
+
+
+def sentence_markdown(s: Sentence, turn: int | None, links: bool = True) -> str:
+    """One answer sentence with its citations and its verdict mark (hover or click the mark for the evidence)."""
+    text = " ".join(s.text.split())
+    verdict = s.verdict if s.verdict in VERDICTS else ("supported" if s.supported else "not_enough_info")
+    cited = f" {_marks(s.citations, turn if links else None)}" if s.citations else ""
+    if verdict == "supported":
         end = text[-1] if text and text[-1] in ".!?" else ""
         core = text[:-1] if end else text
-        out.append(f"{esc_md(core)} {_marks(s.citations, turn)}{esc_md(end)}")
-    return " ".join(out)
+        return f"{esc_md(core)}{cited}{verdict_mark(verdict, s.evidence, turn)}{esc_md(end)}"
+    note = ("contradicted by the cited abstract" if verdict == "contradicted"
+            else "unverified: no cited abstract states this")
+    return f"{verdict_mark(verdict, s.evidence, turn)} ~~{esc_md(text)}~~{cited} *({note})*"
+
+
+def verdict_mark(verdict: str, evidence: str, turn: int | None) -> str:
+    """✓ / ? / ✗ for a verdict; in the chat a span whose title (hover, or click) quotes the deciding evidence."""
+    symbol, label = VERDICTS.get(verdict, VERDICTS["not_enough_info"])
+    if turn is None:
+        return "" if verdict == "supported" else symbol
+    evidence = " ".join(str(evidence or "").split())
+    tip = f"{label}: “{evidence}”" if evidence else f"{label}: no abstract sentence states this"
+    # "|" would end a Markdown table cell even inside an attribute.
+    title = html.escape(tip, quote=True).replace("|", "&#124;")
+    return (f'<span class="pc-v pc-v-{verdict}" title="{title}" aria-label="{html.escape(label)}" role="note" '
+            f'tabindex="0">{symbol}</span>')
 
 
 def table_markdown(table: Table, turn: int | None) -> str:
-    """The comparison table (aspects x papers) as a Markdown table with cited cells."""
+    """The comparison table (aspects x papers) as a Markdown table with cited, verdict-marked cells."""
     head = ["aspect"] + [(_marks([c.n], turn) + " " if c.n else "") + esc_md(short_title(c.title))
                          for c in table.papers]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -125,7 +168,8 @@ def table_markdown(table: Table, turn: int | None) -> str:
             if cell.citation is None or cell.text == NOT_STATED:
                 shown.append(f"*{esc_md(cell.text)}*")
             else:
-                shown.append(f"{esc_md(cell.text)} {_marks([cell.citation], turn)}")
+                mark = verdict_mark(cell.verdict, cell.text, turn) if cell.verdict else ""
+                shown.append(f"{esc_md(cell.text)} {_marks([cell.citation], turn)}{mark}")
         rows.append("| " + " | ".join([f"**{esc_md(aspect)}**"] + shown) + " |")
     return "\n".join(rows)
 
@@ -140,121 +184,13 @@ def references_markdown(citations: list[Citation], sources: list[Source], turn: 
         src = meta.get(c.id)
         extra = ""
         if src is not None:
-            bits = [x for x in (_authors_short(src.paper.authors), _year(src.paper.published_text)) if x]
+            bits = [x for x in (_authors_short(src.paper.authors), year(src.paper.published_text)) if x]
             extra = f" — {esc_md(', '.join(bits))}" if bits else ""
         lines.append(f"- {_marks([c.n], turn)} {title}{extra}")
     return "\n".join(lines)
 
 
-# -- sources panel -----------------------------------------------------------------------------
-def sources_panel(turns: list[tuple[int, Answer]], pending: list[Source] | None = None) -> str:
-    """HTML of the sources panel: the latest answer's cited papers as cards, its other retrieved papers
-    collapsed below, earlier answers' cards collapsed at the end. `pending` = sources of an answer in progress."""
-    parts = ['<div class="pc-sources">']
-    if pending is not None:
-        parts.append(f'<p class="pc-muted">Retrieved {len(pending)} paper(s); answering…</p>')
-        parts += [_card(s, None, None, []) for s in pending]
-    elif not turns:
-        parts.append('<p class="pc-muted">Ask a question: the papers an answer cites appear here, with the '
-                     'sentences that support it highlighted.</p>')
-    latest = turns[-1:] if pending is None else []
-    for turn, answer in latest:
-        parts.append(_turn_cards(turn, answer))
-    earlier = turns[:-1] if pending is None else turns
-    if earlier:
-        parts.append(f'<details class="pc-earlier"><summary>Earlier answers ({len(earlier)})</summary>')
-        for turn, answer in reversed(earlier):
-            parts.append(f'<div class="pc-turn"><p class="pc-q">Q{turn}: {html.escape(answer.question)}</p>')
-            parts.append(_turn_cards(turn, answer, others=False))
-            parts.append("</div>")
-        parts.append("</details>")
-    parts.append("</div>")
-    return "\n".join(parts)
-
-
-def _turn_cards(turn: int, answer: Answer, others: bool = True) -> str:
-    by_id = {s.id: s for s in answer.sources}
-    cited = {c.id for c in answer.citations}
-    out = []
-    if answer.refused:
-        out.append('<p class="pc-refused">⊘ No retrieved abstract answers this question.</p>')
-    for c in answer.citations:
-        src = by_id.get(c.id) or Source(StoredPaper(id=c.id, title=c.title, abstract="", url=c.url), 0.0)
-        out.append(_card(src, turn, c.n, _evidence_for(answer, c.n)))
-    rest = [s for s in answer.sources if s.id not in cited]
-    if others and rest:
-        open_attr = " open" if answer.refused else ""
-        out.append(f'<details class="pc-others"{open_attr}><summary>Retrieved but not cited ({len(rest)})</summary>')
-        out += [_card(s, None, None, []) for s in rest]
-        out.append("</details>")
-    return "\n".join(out)
-
-
-def _evidence_for(answer: Answer, n: int) -> list[str]:
-    """Abstract sentences that support answer text citing [n] (prose sentences and table cells)."""
-    found = [s.evidence for s in answer.sentences if s.supported and n in s.citations and s.evidence]
-    for row in answer.table.cells if answer.table else ():
-        for cell in row:
-            if cell.citation == n and cell.text != NOT_STATED:
-                found.append(cell.text.rstrip("…").strip())
-    return found
-
-
-def _card(src: Source, turn: int | None, n: int | None, evidence: list[str]) -> str:
-    paper = src.paper
-    url = safe_url(src.url)
-    title = html.escape(src.title)
-    if url:
-        title = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-    badge = f'<span class="pc-n">[{n}]</span> ' if n is not None else ""
-    ident = f' id="{anchor(turn, n)}"' if turn is not None and n is not None else ""
-    info = [x for x in (", ".join(paper.authors), paper.published_text) if x]
-    tags = ", ".join(paper.categories)
-    lines = [f'<div class="pc-card{" pc-cited" if n is not None else ""}"{ident}>',
-             f'<div class="pc-title">{badge}{title}</div>']
-    if info:
-        lines.append(f'<div class="pc-meta">{html.escape(" · ".join(info))}</div>')
-    if tags:
-        lines.append(f'<div class="pc-meta pc-tags">{html.escape(tags)}</div>')
-    if src.abstract:
-        body = highlight(src.abstract, evidence)
-        if n is None:
-            lines.append(f'<details class="pc-abs"><summary>Abstract</summary><p>{body}</p></details>')
-        else:
-            lines.append(f'<p class="pc-abstract">{body}</p>')
-    lines.append(f'<div class="pc-id">{html.escape(src.id)}</div></div>')
-    return "\n".join(lines)
-
-
-def highlight(abstract: str, spans: list[str]) -> str:
-    """The escaped abstract with every evidence span found in it wrapped in <mark>."""
-    ranges: list[tuple[int, int]] = []
-    for span in spans:
-        span = " ".join(span.split())
-        if len(span) < 8:
-            continue
-        start = abstract.find(span)
-        if start < 0:
-            start = abstract.find(span[:80])
-            span = span[:80] if start >= 0 else span
-        if start >= 0:
-            ranges.append((start, start + len(span)))
-    merged: list[list[int]] = []
-    for a, b in sorted(ranges):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    out, pos = [], 0
-    for a, b in merged:
-        out.append(html.escape(abstract[pos:a]))
-        out.append(f"<mark>{html.escape(abstract[a:b])}</mark>")
-        pos = b
-    out.append(html.escape(abstract[pos:]))
-    return "".join(out)
-
-
-# -- status, exports ---------------------------------------------------------------------------
+# -- status ---------------------------------------------------------------------------
 def status_markdown(llm_label: str, extractive: bool, embedder: str, store: str, papers: int) -> str:
     """The one-line status: LLM, embedder, store location and paper count."""
     mode = " (extractive answers by default)" if extractive else ""
@@ -262,47 +198,8 @@ def status_markdown(llm_label: str, extractive: bool, embedder: str, store: str,
             f"**Papers:** {papers}")
 
 
-def conversation_markdown(history: list[tuple[str, Answer]]) -> str:
-    """The whole conversation as a Markdown document, each answer with its numbered references."""
-    lines = ["# paperchat conversation", "", f"*Exported {datetime.now():%Y-%m-%d %H:%M}.*", ""]
-    for i, (question, answer) in enumerate(history, 1):
-        lines += [f"## Q{i}. {esc_md(question)}", "", answer_markdown(answer, None), ""]
-    if not history:
-        lines.append("*No questions asked yet.*")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def bibtex(history: list[tuple[str, Answer]]) -> str:
-    """@misc entries for every paper cited in the conversation, each once."""
-    entries: dict[str, str] = {}
-    for _, answer in history:
-        by_id = {s.id: s for s in answer.sources}
-        for c in answer.citations:
-            if c.id in entries:
-                continue
-            src = by_id.get(c.id)
-            paper = src.paper if src else StoredPaper(c.id, c.title, "")
-            fields = [("title", c.title),
-                      ("author", " and ".join(paper.authors)),
-                      ("year", _year(paper.published_text)),
-                      ("url", safe_url(c.url))]
-            body = ",\n".join(f"  {k} = {{{_bib(v)}}}" for k, v in fields if v)
-            entries[c.id] = f"@misc{{{_bib_key(c.id)},\n{body}\n}}"
-    if not entries:
-        return "% No papers cited yet.\n"
-    return "\n\n".join(entries.values()) + "\n"
-
-
-def _bib(value: str) -> str:
-    value = " ".join(str(value).replace("\\", " ").replace("{", "").replace("}", "").split())
-    return re.sub(r"([&%$#_])", r"\\\1", value)
-
-
-def _bib_key(pid: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.:-]+", "_", pid) or "paper"
-
-
-def _year(published) -> str:
+def year(published) -> str:
+    """The year of a date given as text ('2023-08-01' -> '2023'), or ''."""
     text = str(published or "")
     return text[:4] if text[:4].isdigit() else ""
 
