@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=6e-5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--init", type=Path, default=None, help="model.pt of an earlier run to continue from")
     parser.add_argument("--freeze", type=int, default=3, help="lowest encoder layers kept frozen")
     parser.add_argument("--max-minutes", type=float, default=40.0, help="stop training after this long")
     args = parser.parse_args()
@@ -197,6 +198,8 @@ def main() -> None:
     held_sample = random.Random(0).sample(held, min(600, len(held)))
     tok = tokenizer()
     model = CrossEncoder(minilm_bert())
+    if args.init:  # continue from an earlier run's weights (a second time-boxed phase)
+        model.load_state_dict(torch.load(args.init))
     # The CPU is shared: measured 3-5 pairs/s for full fine-tuning. The embeddings (half the weights) and the lowest
     # --freeze layers stay as MiniLM has them, so backward stops above them (1.5x the pairs per minute for 3 layers).
     for p in model.bert.embeddings.parameters():
