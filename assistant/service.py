@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from assistant.answering.answer import Answerer, Event
-from assistant.answering.verification import Judge, ResemblanceJudge
+from assistant.answering.verification import Judge
 from assistant.corpus import IngestReport, ingest_paths, open_corpus
 from assistant.embed import MODEL_NAME, MiniLMEmbedding
 from assistant.errors import PaperchatError
@@ -17,13 +17,15 @@ from assistant.retrieval.hybrid import Library
 from assistant.retrieval.sentences import SentenceCache
 from assistant.settings import Settings
 from assistant.store import Store
+from assistant.verify import Verifier
 
 __all__ = ["Assistant", "Event"]
 
 
 def make_judge(settings: Settings, embedder: MiniLMEmbedding) -> Judge:
-    """The claim judge answers and `verify` use."""
-    return ResemblanceJudge(embedder.embed)
+    """The claim judge answers and `verify` use: our entailment verifier (the resemblance check is the baseline
+    `eval --verify` prints beside it)."""
+    return Verifier(threads=settings.llm_threads)
 
 
 class Assistant:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from assistant.errors import ConfigError
 from assistant.hashing import file_sha256
+from assistant.records import Verdict
 
 MODEL_DIR = Path(__file__).resolve().parent / "verifier_model"
 MODEL_FILE = ("verifier-int8.onnx", "48710b1241735f67b8976de56d6201a9da45c56c9fb479e061c62133dfe58f01")
@@ -41,16 +41,6 @@ CALIBRATION = (0.928, 0.043)
 # (0.549 -> 0.451 accepted at 0.4) for less NEI (0.284 -> 0.162); kept for the product's answers.
 SIGNALS = ("number", "name")
 _verified: set[Path] = set()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The verifier's decision on one claim."""
-
-    label: str  # "supported" | "contradicted" | "not_enough_info"
-    score: float  # calibrated P(supported) in [0, 1]
-    evidence: tuple[str, ...]  # the premise sentence(s) that decided it
-    reason: str = ""  # short why, e.g. "number 12 not in evidence"
 
 
 def _checked(path: Path, sha256: str) -> Path:

@@ -88,6 +88,7 @@ def time_single(verifier: Verifier, items, n: int = 40) -> float:
 def baseline_labels(items) -> list[str]:
     """Today's resemblance check on the same items (needs the shared venv: llama-index, PyStemmer)."""
     from assistant.cite import SUPPORT_THRESHOLD, CitableSource, support_scores
+
     from assistant.embed import MiniLMEmbedding
 
     emb = MiniLMEmbedding()
