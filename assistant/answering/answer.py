@@ -126,7 +126,7 @@ class Answerer:
             yield Event("answer", answer=_fallback(draft, notice, first_token_ms, work.t0))
             return
         sentences = done.all(text)
-        if not any(s.supported for s in sentences):
+        if not any(s.supported for s in sentences):  # the verified draft loses nothing
             notice = ("The model said the abstracts do not answer this, but retrieval found evidence: showing the "
                       "evidence instead." if NOT_FOUND_KEY in text.lower() else
                       "The model's answer could not be checked against the abstracts: showing the evidence.")

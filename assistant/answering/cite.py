@@ -156,17 +156,17 @@ def renumber(sentences: list[Sentence], sources: list[CitableSource]) -> tuple[l
     return out, cites
 
 
+FLAGS = {"contradicted": "contradicted", "not_enough_info": "unsupported"}  # how a flagged sentence is marked
+
+
 def render(sentences: list[Sentence], unsupported: str = "flag") -> str:
     """Sentences back to prose with [n] markers; unsupported ones flagged or dropped."""
     parts = []
     for s in sentences:
-        if not s.supported:
-            if unsupported == "drop":
-                continue
-            parts.append(f"{s.text} [unsupported]")
+        if not s.supported and unsupported == "drop":
             continue
         marks = "".join(f"[{n}]" for n in s.citations)
-        text = s.text
+        text = s.text if s.supported else f"{s.text.rstrip('.!?')} [{FLAGS.get(s.verdict, 'unsupported')}]."
         if text and text[-1] in ".!?":
             parts.append(f"{text[:-1]} {marks}{text[-1]}")
         else:

@@ -92,6 +92,8 @@ class Verifier:
         best = max(((v.score, n, v) for n, v in zip(others, moved, strict=True) if v.supported), default=None)
         if best is not None:
             return _with(sentence, (best[1],), best[2])  # the citation moves to the paper that entails it
+        # Not entailed by any chosen paper: flagged with the verdict. The citations attribution found stay, so the
+        # reader sees which abstract the sentence was checked against (and `drop` removes it altogether).
         return replace(sentence, supported=False, verdict=verdict.label, support=round(verdict.score, 3),
                        evidence=verdict.evidence[0] if verdict.evidence else "")
 
