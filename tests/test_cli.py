@@ -112,3 +112,53 @@ def test_e2e_ask_json_with_embedded_llm_cites_advclip(cli_store):
     assert out["first_token_ms"] is not None
     supported = [s for s in out["sentences"] if s["supported"]]
     assert supported and all(s["citations"] == [1] for s in supported)
+
+
+def test_retrieve_only_reports_retrieve_ms_and_first_sentence_time_is_in_answers(cli_store):
+    out = json.loads(run("ask", "universal adversarial patch against CLIP", "--store", str(cli_store),
+                         "--retrieve-only").stdout)
+    assert isinstance(out["retrieve_ms"], float) and out["sources"][0]["id"] == ADVCLIP
+    ans = json.loads(run("ask", "Which attack builds a universal adversarial patch against CLIP?", "--store",
+                         str(cli_store), "--extractive", "--json").stdout)
+    assert ans["first_sentence_ms"] is not None and ans["first_sentence_ms"] <= ans["total_ms"]
+    assert all(s["verdict"] in {"supported", "contradicted", "not_enough_info"} for s in ans["sentences"])
+
+
+def test_batch_conversation_resolves_follow_ups_in_file_order(cli_store, tmp_path):
+    batch = tmp_path / "conv.jsonl"
+    batch.write_text(
+        '{"id": "1", "conversation": "c", "question": "Which attack builds a universal adversarial patch against '
+        'CLIP-like encoders?"}\n'
+        '{"id": "x", "question": "and which defenses did they test against it?"}\n'
+        '{"id": "2", "conversation": "c", "question": "and which defenses did they test against it?"}\n')
+    rows = {r["id"]: r for r in map(json.loads, run("ask", "--batch", str(batch), "--store", str(cli_store),
+                                                    "--extractive").stdout.splitlines())}
+    assert "AdvCLIP" in (rows["2"]["standalone_question"] or "")  # the follow-up knows its conversation
+    assert rows["x"]["standalone_question"] is None  # a line without a conversation has no history
+    assert rows["2"]["citations"][0]["id"] == ADVCLIP
+
+
+def test_verify_json_judges_a_claim_against_each_paper_with_the_real_verifier(cli_store):
+    claim = "AdvCLIP generates downstream-agnostic adversarial examples from cross-modal pre-trained encoders."
+    out = json.loads(run("verify", claim, "--store", str(cli_store), "--json", "--k", "3").stdout)
+    assert out["claim"] == claim and len(out["verdicts"]) == 3
+    top = out["verdicts"][0]
+    assert top["id"] == ADVCLIP and top["label"] == "supported" and top["evidence"]
+    assert {v["label"] for v in out["verdicts"]} <= {"supported", "contradicted", "not_enough_info"}
+    neg = json.loads(run("verify", "AdvCLIP does not use a generative adversarial network to generate the patch.",
+                         "--paper", ADVCLIP, "--store", str(cli_store), "--json").stdout)
+    assert [v["id"] for v in neg["verdicts"]] == [ADVCLIP] and neg["verdicts"][0]["label"] != "supported"
+
+
+def test_verify_batch_and_bad_lines(cli_store, tmp_path):
+    good = tmp_path / "claims.jsonl"
+    good.write_text(f'{{"id": "a", "claim": "AdvCLIP builds a universal adversarial patch.", '
+                    f'"paper_ids": ["{ADVCLIP}"]}}\n')
+    (row,) = map(json.loads, run("verify", "--batch", str(good), "--store", str(cli_store)).stdout.splitlines())
+    assert row["id"] == "a" and row["verdicts"][0]["id"] == ADVCLIP
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "claim": "x"}\n{"id": "b", "paper_ids": "nope"}\n')
+    proc = run("verify", "--batch", str(bad), "--store", str(cli_store), check=False)
+    assert proc.returncode != 0 and f"{bad}:2:" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("verify", "a claim", "--paper", "no-such-paper", "--store", str(cli_store), check=False)
+    assert proc.returncode != 0 and "no-such-paper" in proc.stderr
