@@ -89,7 +89,11 @@ def print_table(title: str, groups: dict[str, list[dict]]) -> None:
 
 def run_questions(assistant, path: Path, split: str, use_llm: bool, verbose: bool) -> list[dict]:
     items = [q for q in load(path) if split == "all" or q["split"] == split]
-    out = [judge(assistant, q, [], use_llm) for q in items]
+    out = []
+    for q in items:
+        out.append(judge(assistant, q, [], use_llm))
+        it = out[-1]
+        print(json.dumps({k: v for k, v in it.items() if k != "answer"}), file=sys.stderr, flush=True)  # progress
     if verbose:
         for it in out:
             if (it["refused"] == it["answerable"]) or it["correct"] < it["gold"] or it["cited"] > it["correct"] \
