@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import json
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -34,7 +35,7 @@ NATIVE, PYTHON = "native", "python"  # llama.cpp's C++ server (xllamacpp wheel) 
 class ServerOptions:
     """How the embedded server runs; the defaults are the best measured by scripts/bench_llm.py on 2 cores."""
 
-    runtime: str = ""  # NATIVE or PYTHON; "" picks NATIVE when xllamacpp is installed, else PYTHON
+    runtime: str = ""  # NATIVE or PYTHON; "": whichever is installed, llama-cpp-python first (built for this CPU)
     n_batch: int = 512
     n_ubatch: int = 512
     threads: int = 0  # 0: Settings.llm_threads
@@ -47,7 +48,7 @@ class ServerOptions:
         """The runtime these options select on this installation."""
         if self.runtime:
             return self.runtime
-        return NATIVE if find_spec("xllamacpp") is not None else PYTHON
+        return NATIVE if find_spec("llama_cpp") is None and find_spec("xllamacpp") is not None else PYTHON
 
 
 def _free_port() -> int:
@@ -102,6 +103,7 @@ class LocalServer:
         self.port = 0
         self._lock = threading.Lock()
         self._background: threading.Thread | None = None
+        self._background_lock = threading.Lock()
         # PDEATHSIG fires when the *thread* that forked exits, so fork from one long-lived thread rather than
         # from whichever request thread asked first; it ends only at interpreter shutdown.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-spawner")
@@ -118,44 +120,71 @@ class LocalServer:
         proc = self.proc
         return proc is not None and proc.poll() is None
 
-    def start_background(self) -> None:
+    def start_background(self, system: str = "") -> None:
         """Start the server in a background thread so that it loads while we retrieve (idempotent, thread-safe);
-        ensure() then waits for it."""
-        with self._lock:
+        ensure() then waits for it. With `system`, the server also evaluates that system prompt once, so the first
+        question finds it in the KV cache."""
+        with self._background_lock:  # not self._lock, which a start in progress holds for seconds
             if self.alive() or (self._background is not None and self._background.is_alive()):
                 return
-            self._background = threading.Thread(target=self._start_quietly, name="llama-start", daemon=True)
+            self._background = threading.Thread(target=self._start_quietly, args=(system,), name="llama-start",
+                                                daemon=True)
             self._background.start()
 
-    def _start_quietly(self) -> None:
+    def _start_quietly(self, system: str) -> None:
         try:
             self.ensure()
+            if system:
+                self._evaluate_prefix(system)
         except PaperchatError as exc:  # ensure() raises it again, with this message, when an answer needs it
             log.warning("background start of the LLM server failed: %s", exc)
+        except OSError as exc:
+            log.warning("priming the LLM server's prompt cache failed: %s", exc)
+
+    def _evaluate_prefix(self, system: str) -> None:
+        """One 1-token request with this system prompt: both runtimes keep the last prompt's KV cache."""
+        body = json.dumps({"model": LOCAL_ALIAS, "max_tokens": 1, "temperature": 0.0,
+                           "messages": [{"role": "system", "content": system}, {"role": "user", "content": ""}]})
+        req = urllib.request.Request(self.base_url + "/chat/completions", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=self.settings.llm_timeout):
+            pass
 
     def ensure(self) -> str:
         """Start the server if it is not running (again, after a crash); returns its base URL."""
         with self._lock:
             if self.alive():
                 return self.base_url
-            model = ensure_gguf(self.settings)
-            self.port = _free_port()
-            cmd = _command(self.options, self.settings, model, self.port)
-            env = dict(os.environ, OMP_WAIT_POLICY=self.options.omp_wait)
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            parent = os.getpid()
-            with open(self.log_path, "ab") as logf:
-                self.proc = self._spawner.submit(
-                    subprocess.Popen, cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-                    preexec_fn=lambda: _die_with_parent(parent)).result()
-            self._wait_ready(self.proc)
+            try:
+                self._spawn()
+            except LLMError:
+                # A wheel built on another CPU can die of SIGILL at start: try the other runtime if it is installed.
+                other = NATIVE if self.options.resolved_runtime() == PYTHON else PYTHON
+                if self.options.runtime or find_spec("xllamacpp" if other == NATIVE else "llama_cpp") is None:
+                    raise
+                log.warning("the embedded LLM server failed to start; trying the %s runtime", other)
+                self.options = replace(self.options, runtime=other)
+                self._spawn()
             return self.base_url
+
+    def _spawn(self) -> None:
+        model = ensure_gguf(self.settings)
+        self.port = _free_port()
+        cmd = _command(self.options, self.settings, model, self.port)
+        env = dict(os.environ, OMP_WAIT_POLICY=self.options.omp_wait)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.getpid()
+        with open(self.log_path, "ab") as logf:
+            self.proc = self._spawner.submit(
+                subprocess.Popen, cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                preexec_fn=lambda: _die_with_parent(parent)).result()
+        self._wait_ready(self.proc)
 
     def _wait_ready(self, proc: subprocess.Popen) -> None:
         # The native server answers /health with 200 only once the model is loaded; llama-cpp-python's opens its
         # port only then.
-        probe = "http://127.0.0.1:%d/health" if self.options.resolved_runtime() == NATIVE else "%s/models"
-        url = probe % self.port if "%d" in probe else probe % self.base_url
+        native = self.options.resolved_runtime() == NATIVE
+        url = f"http://127.0.0.1:{self.port}/health" if native else f"{self.base_url}/models"
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -202,11 +231,12 @@ class LLM:
             return LOCAL_ALIAS
         return self.settings.llm_model or DEFAULT_OPENAI_MODEL
 
-    def prewarm(self) -> None:
+    def prewarm(self, system: str = "") -> None:
         """Start the embedded server in the background now (no-op for a remote LLM); call it when a command that
-        may answer with the LLM begins, so the ~5 s model load overlaps retrieval."""
+        may answer with the LLM begins, so the model load overlaps retrieval. Pass the (question-independent)
+        system prompt to have it evaluated before the first question arrives."""
         if self.local is not None:
-            self.local.start_background()
+            self.local.start_background(system)
 
     def _client(self, max_tokens: int | None = None):
         from llama_index.llms.openai_like import OpenAILike

@@ -116,3 +116,43 @@ def test_server_dies_with_its_owner(gguf, how, busy, tmp_path):
             owner.kill()
         if server is not None and _state(server) not in (None, "Z"):
             os.kill(server, signal.SIGKILL)
+
+
+def _children() -> list[int]:
+    """Our live child processes."""
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == me and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def test_prewarm_from_many_threads_starts_one_server_that_answers(gguf):
+    import threading
+    from dataclasses import replace
+
+    from assistant.llm import LLM
+    from assistant.settings import load_settings
+
+    before = set(_children())
+    llm = LLM(replace(load_settings(), cache_dir=gguf.parent))
+    try:
+        callers = [threading.Thread(target=llm.prewarm, args=("You are terse.",)) for _ in range(4)]
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join()
+        llm.local.ensure()  # waits for the background start instead of starting a second server
+        assert set(_children()) - before == {llm.local.proc.pid}
+        assert llm.complete("You are terse.", "Reply with the word yes.", max_tokens=5).strip()
+        llm.prewarm()  # running already: nothing new
+        assert set(_children()) - before == {llm.local.proc.pid}
+    finally:
+        llm.close()
+    assert not set(_children()) - before
