@@ -57,18 +57,21 @@ def _py(**kw) -> ServerOptions:
 
 
 def _native(**kw) -> ServerOptions:
+    kw.setdefault("n_ubatch", 512)  # as measured against the baseline
     return ServerOptions(runtime=NATIVE, **kw)
 
 
 LEVERS = {lever.name: lever for lever in [
-    Lever("baseline", _py()),  # what llm.py did before this benchmark: llama-cpp-python, n_batch 512
-    Lever("prefix", _py(), stable_prefix=True),
-    Lever("lookup10", _py(lookup=10)),
-    Lever("lookup4", _py(lookup=4)),
+    Lever("baseline", _py(n_ubatch=512)),  # what llm.py did before this benchmark: llama-cpp-python, 512/512
+    Lever("default", _py()),  # what llm.py does now
+    Lever("prefix", _py(n_ubatch=512), stable_prefix=True),
+    Lever("lookup10", _py(n_ubatch=512, lookup=10)),
+    Lever("lookup4", _py(n_ubatch=512, lookup=4)),
     Lever("ubatch128", _py(n_batch=512, n_ubatch=128)),
+    Lever("ubatch256", _py(n_batch=512, n_ubatch=256)),
     Lever("batch1024", _py(n_batch=1024, n_ubatch=1024)),
-    Lever("threads1", _py(threads=1)),
-    Lever("omp-active", _py(omp_wait="ACTIVE"), isolated=True),
+    Lever("threads1", _py(n_ubatch=512, threads=1)),
+    Lever("omp-active", _py(n_ubatch=512, omp_wait="ACTIVE"), isolated=True),
     Lever("native", _native()),
     Lever("native+prefix", _native(), stable_prefix=True),
     Lever("native+lookup8", _native(lookup=8)),
@@ -222,7 +225,7 @@ def cpu_model() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=8, help="prompts (answerable dev questions)")
-    parser.add_argument("--levers", default="baseline,prefix,lookup10,native,native+prefix,native+lookup8,native+all")
+    parser.add_argument("--levers", default="baseline,default,prefix,ubatch128,native,native+lookup8")
     parser.add_argument("--reference", default="baseline", help="the lever the others are compared with")
     parser.add_argument("--prompts", type=Path, help="read prompts captured earlier from this JSON file")
     parser.add_argument("--save-prompts", type=Path, help="write the captured prompts to this JSON file")
