@@ -12,10 +12,14 @@ export ANONYMIZED_TELEMETRY=False
 
 setup: $(STAMP)
 
+# The llama.cpp runtime's wheel (a 4 s download, or a 7-9 min source build) is fetched while pip installs the rest;
+# the last pip run resolves both together.
 $(STAMP): pyproject.toml scripts/llama_wheel.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q "$$(scripts/llama_wheel.sh)[server]" -e ".[local,dev]"
+	PYTHON=$(PY) scripts/llama_wheel.sh > $(VENV)/.llama-wheel & \
+	  $(VENV)/bin/pip install -q -e ".[local,dev]" && wait $$! && \
+	  $(VENV)/bin/pip install -q "$$(cat $(VENV)/.llama-wheel)" -e ".[local,dev]"
 	$(VENV)/bin/paperchat setup
 	touch $(STAMP)
 

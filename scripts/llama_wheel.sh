@@ -1,18 +1,45 @@
 #!/usr/bin/env bash
-# Print the path of a llama-cpp-python wheel, building it once into a cache (a source build takes 7-9 min here).
+# Print the pip requirement of the embedded llama.cpp runtime, as a wheel file kept in a cache.
+# PAPERCHAT_LLAMA=prebuilt: xllamacpp's wheel (llama.cpp's own C++ server, built for AVX2; a 34 MB download).
+# PAPERCHAT_LLAMA=source: llama-cpp-python compiled for this CPU once (8-9 min here), cached, printed with [server].
+# Default (auto): source where the CPU has AVX-512 VNNI, which the prebuilt wheel leaves unused (first token 2.1x
+# slower in scripts/bench_llm.py); prebuilt elsewhere, where both run the same AVX2 kernels. No wheel: source.
 set -euo pipefail
-VERSION=0.3.36
+XLLAMACPP=2026.10.11549
+LLAMA_CPP_PYTHON=0.3.36
 CACHE="${PAPERCHAT_WHEEL_CACHE:-$HOME/.cache/paperchat/wheels}"
+PYTHON="${PYTHON:-python3}"
 mkdir -p "$CACHE"
-wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl 2>/dev/null | head -n 1 || true)
-if [ -z "$wheel" ]; then
-  echo "building llama-cpp-python $VERSION from source (once; cached in $CACHE) ..." >&2
-  build=$(mktemp -d)
-  python3 -m venv "$build/venv"
-  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$build/venv/bin/pip" wheel --no-deps -q \
-    "llama-cpp-python==$VERSION" -w "$build/out" >&2
-  mv "$build"/out/llama_cpp_python-"$VERSION"-*.whl "$CACHE"/
-  rm -rf "$build"
-  wheel=$(ls "$CACHE"/llama_cpp_python-"$VERSION"-*.whl | head -n 1)
+
+cached() { ls "$CACHE"/"$1"-*.whl 2>/dev/null | head -n 1 || true; }
+
+MODE="${PAPERCHAT_LLAMA:-auto}"
+if [ "$MODE" = auto ]; then
+  if grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null; then MODE=source; else MODE=prebuilt; fi
 fi
-echo "$wheel"
+
+if [ "$MODE" != source ]; then
+  wheel=$(cached "xllamacpp-$XLLAMACPP")
+  if [ -z "$wheel" ] && "$PYTHON" -m pip download -q --no-deps --only-binary=:all: -d "$CACHE" \
+      "xllamacpp==$XLLAMACPP" >&2; then
+    wheel=$(cached "xllamacpp-$XLLAMACPP")
+  fi
+  if [ -n "$wheel" ]; then
+    echo "$wheel"
+    exit 0
+  fi
+  echo "no prebuilt xllamacpp wheel for this platform: building llama-cpp-python instead" >&2
+fi
+
+wheel=$(cached "llama_cpp_python-$LLAMA_CPP_PYTHON")
+if [ -z "$wheel" ]; then
+  echo "building llama-cpp-python $LLAMA_CPP_PYTHON from source (once; cached in $CACHE) ..." >&2
+  build=$(mktemp -d)
+  "$PYTHON" -m venv "$build/venv"
+  CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$build/venv/bin/pip" wheel --no-deps -q \
+    "llama-cpp-python==$LLAMA_CPP_PYTHON" -w "$build/out" >&2
+  mv "$build"/out/llama_cpp_python-"$LLAMA_CPP_PYTHON"-*.whl "$CACHE"/
+  rm -rf "$build"
+  wheel=$(cached "llama_cpp_python-$LLAMA_CPP_PYTHON")
+fi
+echo "$wheel[server]"
