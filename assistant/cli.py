@@ -149,6 +149,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args, extractive=True if args.extractive else None)
     filters = _parse_filters(args)
     assistant = Assistant(settings)
+    if not args.retrieve_only:
+        assistant.prewarm()  # the model loads while the first question is understood and retrieved
     histories: dict[str, list] = {}
     try:
         for qid, question, conv in items:

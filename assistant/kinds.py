@@ -17,7 +17,7 @@ class Kind:
     name: str
     evidence_per_paper: int  # abstract sentences per paper handed to the LLM
     max_tokens: int  # the LLM's output budget: the embedded model writes ~10-20 tokens/s on 2 cores
-    sentences: str  # how many sentences the system prompt asks for
+    sentences: str  # how many sentences the user prompt asks for
     extractive_take: int  # evidence sentences per paper in an LLM-free answer (0: all of them)
     max_papers: int  # papers an answer of this kind is about, at most
     table: bool = False  # a comparison table beside the prose
@@ -26,12 +26,12 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    Kind("lookup", evidence_per_paper=3, max_tokens=120, sentences="2 to 3", extractive_take=2, max_papers=1),
-    Kind("comparative", evidence_per_paper=3, max_tokens=220, sentences="3 to 5", extractive_take=2, max_papers=4,
+    Kind("lookup", evidence_per_paper=3, max_tokens=120, sentences="2 to 3 sentences", extractive_take=2, max_papers=1),
+    Kind("comparative", evidence_per_paper=3, max_tokens=220, sentences="3 to 5 sentences", extractive_take=2, max_papers=4,
          table=True),
-    Kind("summary", evidence_per_paper=5, max_tokens=200, sentences="3 to 5", extractive_take=0, max_papers=1,
+    Kind("summary", evidence_per_paper=5, max_tokens=200, sentences="3 to 5 sentences", extractive_take=0, max_papers=1,
          lead_bonus=0.15),
-    Kind("topic", evidence_per_paper=2, max_tokens=200, sentences="one per paper,", extractive_take=1, max_papers=8),
+    Kind("topic", evidence_per_paper=2, max_tokens=200, sentences="one sentence per paper", extractive_take=1, max_papers=8),
 )}
 DEFAULT_KIND = "lookup"
 

@@ -216,7 +216,8 @@ class LocalServer:
 
 
 class LLM:
-    """Chat completions through LlamaIndex's OpenAILike: one code path for local and remote servers."""
+    """Chat completions through the openai SDK (the only module that imports it): one code path for the embedded
+    server, OpenAI and any OpenAI-compatible endpoint."""
 
     def __init__(self, settings: Settings, options: ServerOptions | None = None):
         self.settings = settings
@@ -238,28 +239,28 @@ class LLM:
         if self.local is not None:
             self.local.start_background(system)
 
-    def _client(self, max_tokens: int | None = None):
-        from llama_index.llms.openai_like import OpenAILike
+    def _client(self):
+        import openai
 
         base = self.local.ensure() if self.local is not None else (self.settings.openai_base_url or None)
-        return OpenAILike(model=self._model(), api_base=base, api_key=self.settings.openai_api_key or "sk-local",
-                          is_chat_model=True, context_window=self.settings.llm_ctx,
-                          max_tokens=min(max_tokens or self.settings.llm_max_tokens, self.settings.llm_max_tokens),
-                          temperature=0.0,
-                          timeout=self.settings.llm_timeout, max_retries=2)  # the openai client's own backoff
+        return openai.OpenAI(base_url=base, api_key=self.settings.openai_api_key or "sk-local",
+                             timeout=self.settings.llm_timeout, max_retries=2)  # the openai client's own backoff
 
     def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
         """Stream the answer's text deltas; errors become LLMError with a message for the user.
 
         Keep `system` byte-identical across questions and put everything that varies in `user`: the embedded
         server then reuses the KV cache of that prefix instead of evaluating it again."""
-        from llama_index.core.llms import ChatMessage
-
-        messages = [ChatMessage(role="system", content=system), ChatMessage(role="user", content=user)]
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        budget = min(max_tokens or self.settings.llm_max_tokens, self.settings.llm_max_tokens)
         try:
-            for chunk in self._client(max_tokens).stream_chat(messages):
-                if chunk.delta:
-                    yield chunk.delta
+            stream = self._client().chat.completions.create(model=self._model(), messages=messages, stream=True,
+                                                            max_tokens=budget, temperature=0.0)
+            with stream:
+                for chunk in stream:
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        yield delta
         except LLMError:
             raise
         except Exception as exc:

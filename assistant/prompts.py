@@ -14,8 +14,8 @@ NOT_FOUND = "The answer is not in these abstracts."
 NOT_FOUND_KEY = "not in these abstracts"
 PROMPT_DIR = Path(__file__).resolve().parent.parent / "prompts"
 _EXPECTED = {
-    "answer_system.txt": {"n_sentences", "not_found"},
-    "answer_user.txt": {"sources", "question", "task"},
+    "answer_system.txt": {"not_found"},  # identical for every question: the server keeps it as a cached prefix
+    "answer_user.txt": {"sources", "question", "task", "n_sentences"},
 }
 
 

@@ -82,6 +82,13 @@ class Assistant:
     def embedder_name(self) -> str:
         return MODEL_NAME
 
+    def prewarm(self) -> None:
+        """Start the embedded LLM in the background (model load overlaps retrieval) unless answers are extractive."""
+        if not self.settings.extractive:
+            from assistant.answering.phrase import system_prompt
+
+            self.llm().prewarm(system_prompt(self.prompts))
+
     def close(self) -> None:
         """Stop the embedded LLM server, if one was started."""
         if self._llm is not None:

@@ -50,6 +50,7 @@ def serve(settings: Settings, demo: Path | None = None) -> None:
     assistant = Assistant(settings, store=store)
     # Sentence embeddings for the re-ranker are computed once in the background, so the first questions are fast.
     threading.Thread(target=assistant.warm, daemon=True, name="warm-sentences").start()
+    assistant.prewarm()  # the embedded LLM loads while the page opens
     app = build_app(assistant)
     url = f"http://{settings.host}:{settings.port}"
     mcp = f"; MCP tools at {url}{MCP_PATH}" if settings.mcp else ""

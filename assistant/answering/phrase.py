@@ -23,10 +23,17 @@ class TextModel(Protocol):
 def messages(prompts: Prompts, kind: str, question: str, papers: list[Source], numbers: dict[str, int],
              evidence: dict[str, list[str]]) -> tuple[str, str]:
     """(system, user) prompts: the system prompt depends on the kind only, so it stays a cacheable prefix."""
-    system = prompts.system.format(n_sentences=get_kind(kind).sentences, not_found=NOT_FOUND)
+    system = system_prompt(prompts)
     blocks = [f"[{numbers[p.id]}] {p.title}\n" + " ".join(evidence[p.id]) for p in papers]
-    user = prompts.user.format(sources="\n\n".join(blocks), question=question, task=prompts.tasks[kind])
+    user = prompts.user.format(sources="\n\n".join(blocks), question=question, task=prompts.tasks[kind],
+                               n_sentences=get_kind(kind).sentences)
     return system, user
+
+
+def system_prompt(prompts: Prompts) -> str:
+    """The system prompt: byte-identical for every question, so the embedded server reuses its KV cache (first
+    token 0.84x in scripts/bench_llm.py)."""
+    return prompts.system.format(not_found=NOT_FOUND)
 
 
 def phrase(llm: TextModel, system: str, user: str, kind: str) -> Iterator[str]:
