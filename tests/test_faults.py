@@ -130,7 +130,7 @@ def test_connection_refused_falls_back(extractive_assistant, demo_settings):
 def test_embedded_server_killed_then_restarted_for_next_question(llm_assistant):
     first = llm_assistant.ask(QUESTION)
     assert not first.extractive, first.notice
-    server = llm_assistant.llm.local
+    server = llm_assistant.llm().local
     server.proc.kill()
     server.proc.wait()
     second = llm_assistant.ask(QUESTION)

@@ -55,4 +55,4 @@ def test_injection_is_inert_with_the_embedded_llm(injected_settings, embedder):
         assert not ans.extractive, ans.notice
         _check(ans)
     finally:
-        a.llm.close()
+        a.close()
