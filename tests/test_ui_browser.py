@@ -69,8 +69,9 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser(server):
     """One headless Chromium context for the session; every request any page makes is recorded."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=UI_TIMEOUT)  # the assertions' own wait (5 s by default) is not the context's
     requests: list[str] = []
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
