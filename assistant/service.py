@@ -7,23 +7,41 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from assistant.answering.answer import Answerer, Event
-from assistant.answering.verification import Judge, ResemblanceJudge
-from assistant.corpus import IngestReport, ingest_paths, open_corpus
-from assistant.embed import MODEL_NAME, MiniLMEmbedding
+from assistant.answering.verification import Judge
+from assistant.embed import DIMENSION, MODEL_NAME, MiniLMEmbedding
 from assistant.errors import PaperchatError
 from assistant.prompts import load_prompts
 from assistant.records import Answer, ClaimCheck, Filters, Source, StoredPaper
 from assistant.retrieval.hybrid import Library
 from assistant.retrieval.sentences import SentenceCache
 from assistant.settings import Settings
-from assistant.store import Store
+from assistant.store import Store, open_store
+from assistant.verify import Verifier
 
 __all__ = ["Assistant", "Event"]
 
 
 def make_judge(settings: Settings, embedder: MiniLMEmbedding) -> Judge:
-    """The claim judge answers and `verify` use."""
-    return ResemblanceJudge(embedder.embed)
+    """The claim judge answers and `verify` use: our entailment verifier (the resemblance check is the baseline
+    `eval --verify` prints beside it), loaded on its first judgement so `--retrieve-only` never pays for it."""
+    return _Lazy(lambda: Verifier(threads=settings.llm_threads))
+
+
+class _Lazy:
+    """A judge created on first use (thread-safe)."""
+
+    def __init__(self, make: Callable[[], Judge]):
+        self._make, self._judge, self._lock = make, None, threading.Lock()
+
+    def judge_many(self, items):
+        with self._lock:
+            if self._judge is None:
+                self._judge = self._make()
+        return self._judge.judge_many(items)
+
+
+def _open(settings: Settings) -> Store:
+    return open_store(settings, MODEL_NAME, DIMENSION)
 
 
 class Assistant:
@@ -34,7 +52,7 @@ class Assistant:
         self.settings = settings
         self.prompts = load_prompts()  # a broken prompt file fails here, at start-up
         self.embedder = embedder or MiniLMEmbedding(threads=settings.llm_threads, cache_dir=settings.cache_dir)
-        self.store = store or open_corpus(settings)
+        self.store = store or _open(settings)
         self._llm = llm  # a TextModel; the embedded one is created (and its server started) on first use
         self._llm_lock = threading.Lock()
         self._sentences = SentenceCache(self.store, self.embedder.embed)
@@ -71,7 +89,7 @@ class Assistant:
 
     def reload(self) -> None:
         """Re-read the store after it changed (an upload); unchanged papers keep their cached sentence vectors."""
-        self.store = open_corpus(self.settings)
+        self.store = _open(self.settings)
         self._sentences.rebind(self.store)  # unchanged papers keep their vectors (Library drops the others)
         self._build()
 
@@ -122,8 +140,10 @@ class Assistant:
 
     # -- corpus ----------------------------------------------------------------------------------------------
     def add_files(self, paths: list[Path], skip_invalid: bool = False,
-                  progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        """Ingest files into this store and reload when anything changed."""
+                  progress: Callable[[int, int], None] | None = None):
+        """Ingest files into this store and reload when anything changed; returns the IngestReport."""
+        from assistant.corpus import ingest_paths  # parsers load only when files are added
+
         report = ingest_paths(paths, self.settings, skip_invalid=skip_invalid, progress=progress,
                               embedder=self.embedder)
         if report.added or report.updated:

@@ -6,7 +6,9 @@ for the papers a question needs, through `Library.papers` (a mapping backed by t
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -19,7 +21,6 @@ from assistant.retrieval.lexical import LexicalIndex
 from assistant.retrieval.names import NameIndex
 from assistant.retrieval.sentences import Embed, SentenceCache
 from assistant.store import Store
-from assistant.text import words
 
 # Reciprocal-rank fusion: k=10 and BM25 at 0.8x dense, tuned on SciFact train (with the int8 embedder and
 # chunker 2, together with the re-rank weights below); the dev questions did not regress.
@@ -35,7 +36,8 @@ RERANK_BM25 = 0.03
 RERANK_DEPTH = 10
 PAPER_MEMORY = 20000  # papers kept decoded in memory (~2 KB each); beyond that they are read again by id
 FILTER_DEPTH = 8  # author/tag filters: BM25 candidates checked per paper wanted (they need the decoded paper)
-NAME_MATCHES = 3  # NameIndex.resolve ignores names found in more than 2 papers: stop confirming at 3
+QUERY_MEMORY = 64  # recent question embeddings kept (an answer embeds its question, sides and titles)
+NAMES_FILE = "names.json"  # the name index, beside the lexical index, keyed by the indexed papers and hashes
 
 
 class PaperMap(Mapping):
@@ -87,30 +89,26 @@ class PaperMap(Mapping):
             yield paper.id, paper
 
 
-class StoredNames(NameIndex):
-    """NameIndex without a word table in memory: candidates come from the BM25 postings (a stem per word),
-    confirmed against papers read by id."""
-
-    def __init__(self, papers: PaperMap, lexical: LexicalIndex):
-        self._papers = papers
-        self._lexical = lexical
-        self._words = {}
-
-    def mentions(self, name: str) -> list[str]:
-        """Ids of papers whose title or abstract contains `name` as a whole word (at most NAME_MATCHES)."""
-        stems = words(name)
-        if not stems:
-            return []
-        candidates = self._lexical.containing(stems)
-        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
-        found: list[str] = []
-        for start in range(0, len(candidates), 100):
-            for pid, p in self._papers.get_many(candidates[start:start + 100]).items():
-                if pattern.search(p.title) or pattern.search(p.abstract):
-                    found.append(pid)
-            if len(found) >= NAME_MATCHES:
-                break
-        return found
+def load_names(store: Store, lexical: LexicalIndex, papers: PaperMap) -> NameIndex:
+    """The name index: read from beside the lexical index when it matches the indexed papers, else built from
+    them once and saved there (a full read of the papers, paid by the first question after a change)."""
+    key = hashlib.sha256(json.dumps(sorted(lexical.hashes().items())).encode()).hexdigest()[:16]
+    path = store.index_path / NAMES_FILE
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return NameIndex(papers, saved["state"])
+    except (OSError, ValueError, KeyError):
+        pass  # missing, stale or unreadable: rebuilt below
+    state = NameIndex.build_state(papers)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "state": state}), encoding="utf-8")
+        os.replace(tmp, path)  # atomic: a killed run leaves the old file or the new one
+    except OSError:
+        pass  # a read-only store: the index lives in memory for this run
+    return NameIndex(papers, state)
 
 
 @dataclass(frozen=True)
@@ -131,7 +129,10 @@ class Library:
         self.lexical = lexical if lexical is not None else open_index(store, quiet=False)
         self.papers = PaperMap(store, self.lexical)
         self.n_chunks = store.count() if len(self.lexical) else 0
-        self.names = StoredNames(self.papers, self.lexical)
+        self._names: NameIndex | None = None
+        self._queries: dict[str, Query] = {}
+        self._queries_lock = threading.Lock()
+        self._names_lock = threading.Lock()
         self.sentences = sentences or SentenceCache(store, embed)
         # Unchanged papers keep their vectors; the keys come from the index, no paper is read.
         self.sentences.forget({f"{pid}@{h}" for pid, h in self.lexical.hashes().items()})
@@ -139,9 +140,26 @@ class Library:
     def __len__(self) -> int:
         return len(self.papers)
 
+    @property
+    def names(self) -> NameIndex:
+        """The papers' name index, loaded (or built and saved) on first use; serve warms it in the background."""
+        with self._names_lock:
+            if self._names is None:
+                self._names = load_names(self.store, self.lexical, self.papers)
+            return self._names
+
     def query(self, text: str) -> Query:
-        """Embed a question once."""
-        return Query(text, self.embed([text])[0])
+        """A question's embedding, computed once: understanding, selection and evidence of one answer share it."""
+        with self._queries_lock:
+            hit = self._queries.get(text)
+        if hit is not None:
+            return hit
+        q = Query(text, self.embed([text])[0])
+        with self._queries_lock:
+            if len(self._queries) >= QUERY_MEMORY:
+                self._queries.pop(next(iter(self._queries)))  # oldest first
+            self._queries[text] = q
+        return q
 
     def source(self, pid: str, score: float = 0.0) -> Source:
         """A stored paper as an (unscored) source."""
@@ -218,6 +236,7 @@ class Library:
 
     def warm(self, limit: int = 5000, batch: int = 64) -> int:
         """Load (or embed once and store) the sentences of up to `limit` papers; the UI runs this in the background."""
+        _ = self.names  # the name index first: the first question needs it
         ids = self.lexical.live_ids()[:limit]
         for start in range(0, len(ids), batch):
             self.sentences.get(list(self.papers.get_many(ids[start:start + batch]).values()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from assistant.records import Source, StoredPaper
@@ -50,22 +50,37 @@ def name_like(token: str) -> bool:
 class NameIndex:
     """Name key -> the paper that owns it, built from the store's papers (titles, abstracts, code links)."""
 
-    def __init__(self, papers: dict[str, StoredPaper]):
+    def __init__(self, papers: Mapping[str, StoredPaper], state: dict | None = None):
         self._papers = papers
-        self.vocabulary: set[str] = set()  # every word of the corpus, lower-cased
-        self.lower_words: set[str] = set()  # words the corpus writes in lower case (so also plain English)
+        if state is None:
+            state = self.build_state(papers)
+        self.vocabulary: set[str] = set(state["vocabulary"])  # every word of the corpus, lower-cased
+        self.lower_words: set[str] = set(state["lower_words"])  # words the corpus writes in lower case
+        self.owner: dict[str, str] = dict(state["owner"])
+        self._spelling = _Speller(Counter(state["counts"]))
+        self._deletes: dict[str, set[str]] = defaultdict(set)  # one-deletion neighbourhood (SymSpell, distance 1)
+        for key in self.owner:
+            if len(key) >= FUZZY_MIN:
+                for d in _deletions(key):
+                    self._deletes[d].add(key)
+
+    @staticmethod
+    def build_state(papers: Mapping[str, StoredPaper]) -> dict:
+        """What the index keeps, computed from every paper (JSON-able, so it can be saved beside the store)."""
+        vocabulary: set[str] = set()
         counts: Counter[str] = Counter()
+        scores: dict[str, dict[str, float]] = defaultdict(dict)
+        owned = []
         for p in papers.values():
             tokens = _TOKEN.findall(f"{p.title} {p.abstract}")
-            self.vocabulary.update(map(str.lower, tokens))
+            vocabulary.update(map(str.lower, tokens))
             counts.update(t for t in tokens if t.islower())  # corrections go to lower-case words, not to names
-        self.lower_words = set(counts)
-        scores: dict[str, dict[str, float]] = defaultdict(dict)
-        for pid, p in papers.items():
-            for key, score in _owned(p, self.lower_words).items():
-                scores[key][pid] = max(score, scores[key].get(pid, 0.0))
-        self._spelling = _Speller(counts)
-        self.owner: dict[str, str] = {}
+            owned.append(p)
+        lower_words = set(counts)
+        for p in owned:
+            for key, score in _owned(p, lower_words).items():
+                scores[key][p.id] = max(score, scores[key].get(p.id, 0.0))
+        owner: dict[str, str] = {}
         for key, by_paper in scores.items():
             if len(key) < 3 or sum(c.isalpha() for c in key) < 2:
                 continue  # "3D", "4K", "IT": too short to name one paper
@@ -75,12 +90,9 @@ class NameIndex:
                 continue  # two papers use it alike: a shared term, not one paper's name
             if best < OWN_SHORT and len(ranked) >= COMMON_DF:
                 continue  # mentioned by several papers: a shared term unless it is one paper's whole short name
-            self.owner[key] = ranked[0][0]
-        self._deletes: dict[str, set[str]] = defaultdict(set)  # one-deletion neighbourhood (SymSpell, distance 1)
-        for key in self.owner:
-            if len(key) >= FUZZY_MIN:
-                for d in _deletions(key):
-                    self._deletes[d].add(key)
+            owner[key] = ranked[0][0]
+        return {"vocabulary": sorted(vocabulary), "lower_words": sorted(lower_words), "owner": owner,
+                "counts": dict(counts)}
 
     def find(self, question: str, whole: Callable[[int, int], bool] = lambda s, e: False) -> list[Mention]:
         """Papers the question names, in the order named; `whole(start, end)` says a span is a whole side."""
