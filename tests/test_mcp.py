@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,7 +35,9 @@ def _session(url: str, work):
                 await session.initialize()
                 return await work(session)
 
-    return asyncio.run(run())
+    # Its own thread: a session-scoped Playwright (tests/test_ui_browser.py) keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def _json(result) -> dict:
