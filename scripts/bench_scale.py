@@ -35,6 +35,7 @@ offline.apply()
 import numpy as np  # noqa: E402
 
 from assistant.corpus import open_for_writing  # noqa: E402
+from assistant.embed import MiniLMEmbedding  # noqa: E402
 from assistant.evaluation.beir import beir_store, load_qrels  # noqa: E402
 from assistant.records import Paper  # noqa: E402
 from assistant.retrieval.index import update_index  # noqa: E402
@@ -227,16 +228,49 @@ def measure(d: Path, real: list[Paper], queries: list[str]) -> dict:
     return row
 
 
+def segments_effect(queries: dict[str, str]) -> None:
+    """SciFact nDCG@10 with one BM25 segment vs a 90% base + 10% delta with 5% of the base moved (tombstoned)."""
+    from assistant.corpus import open_corpus
+    from assistant.evaluation.metrics import mean, ndcg_at_k
+    from assistant.retrieval.hybrid import Library
+    from assistant.retrieval.lexical import LexicalIndex, build_segment
+
+    settings, beir_ids = beir_store(SCIFACT / "corpus.jsonl", load_settings())
+    store = open_corpus(settings)
+    papers = list(store.papers().values())
+    random.Random(0).shuffle(papers)
+    cut = int(0.9 * len(papers))
+    moved = random.Random(1).sample(range(cut), int(0.05 * cut))
+    base, delta = build_segment(papers[:cut]), build_segment(papers[cut:] + [papers[i] for i in moved])
+    base.dead[moved] = True
+    qrels = load_qrels(SCIFACT / "qrels" / "test.tsv")
+    embed = MiniLMEmbedding().embed
+    for name, lexical in (("one segment", LexicalIndex([build_segment(papers)])),
+                          ("base 90% + delta 10%, 5% of base tombstoned", LexicalIndex([base, delta]))):
+        lib = Library(store, embed, lexical=lexical)
+        bm25, hybrid = [], []
+        for qid, rel in qrels.items():
+            scores = lexical.scores(queries[qid])
+            top = [beir_ids.get(lexical.ids[i], lexical.ids[i]) for i in np.argsort(-scores)[:10] if scores[i] > 0]
+            bm25.append(ndcg_at_k(top, rel, 10))
+            found = lib.search(lib.query(queries[qid]), k=10)
+            hybrid.append(ndcg_at_k([beir_ids.get(s.id, s.id) for s in found], rel, 10))
+        print(f"{name}: BM25 nDCG@10 {mean(bm25):.4f}, hybrid nDCG@10 {mean(hybrid):.4f}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--root", type=Path, default=Path("/tmp/paperchat-scale"))
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--segments-effect", action="store_true", help="only measure the segmented index on SciFact")
     args = ap.parse_args()
-    real = _papers(SCIFACT)
-    vectors = _chunk_vectors(SCIFACT)
     texts = {str(json.loads(ln)["_id"]): json.loads(ln)["text"]
              for ln in (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()}
+    if args.segments_effect:
+        return segments_effect(texts)
+    real = _papers(SCIFACT)
+    vectors = _chunk_vectors(SCIFACT)
     queries = [texts[q] for q in load_qrels(SCIFACT / "qrels" / "test.tsv")][:QUESTIONS]
     sizes = [int(s) for s in args.sizes.split(",")]
     dirs, previous = [], None
