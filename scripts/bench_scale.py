@@ -34,7 +34,7 @@ offline.apply()
 
 import numpy as np  # noqa: E402
 
-from assistant.corpus import open_for_writing  # noqa: E402
+from assistant.corpus import open_for_writing, remove_papers  # noqa: E402
 from assistant.embed import MiniLMEmbedding  # noqa: E402
 from assistant.evaluation.beir import beir_store, load_qrels  # noqa: E402
 from assistant.records import Paper  # noqa: E402
@@ -215,6 +215,8 @@ def measure(d: Path, real: list[Paper], queries: list[str]) -> dict:
     row["stats_s"], out = _cli(["stats", "--json"], store)
     row["p50_ms"], row["p95_ms"] = _latency(store, queries)
     row["reingest_s"], _ = _cli(["ingest", str(d / "papers.jsonl"), "--quiet"], store)
+    added = [f"new-{i:03d}" for i in range(100)]
+    remove_papers(load_settings(store=store), added)  # left by an interrupted earlier run
     new = d / "new100.jsonl"
     rng = random.Random(row["papers"])
     with open(new, "w", encoding="utf-8") as f:
@@ -222,7 +224,7 @@ def measure(d: Path, real: list[Paper], queries: list[str]) -> dict:
             p, _ = _synthetic(900000 + i, real, rng)
             f.write(json.dumps({"id": f"new-{i:03d}", "title": p.title, "abstract": p.abstract}) + "\n")
     row["add100_s"], _ = _cli(["ingest", str(new), "--quiet"], store)
-    _cli(["remove", *[f"new-{i:03d}" for i in range(100)]], store)  # the cached store is left as it was
+    remove_papers(load_settings(store=store), added)  # the cached store (and its index) is left as it was
     row["disk_mb"] = _du_mb(store)
     row["index_mb"] = _du_mb(store / INDEX_DIRNAME)
     return row
