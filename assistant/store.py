@@ -6,9 +6,8 @@ Dense search goes straight to `collection.query` (cosine distances, filters as C
 exact where the LlamaIndex vector store reported exp(-distance) that had to be undone.
 
 Beside the chunks, a `<collection>__papers` collection keeps one bookkeeping row per paper (id, content hash,
-chunk count; no text), written after the paper's chunks: counts and incremental ingest read it instead of
-scanning chunks that each carry the whole abstract. A paper's fields are read by id from its first chunk.
-The persistent lexical index (assistant/retrieval/index.py) lives in `Store.index_path`.
+chunk count; no text), written after the paper's chunks: counts and incremental ingest read it, not chunks that
+each carry the whole abstract. Papers are read by id from their first chunk; the lexical index is in index_path.
 """
 
 from __future__ import annotations
@@ -67,14 +66,11 @@ def _pages(collection, include: list[str]) -> Iterator[dict]:
         offset += _PAGE
 
 
-def _states_from_chunks(rows: Iterator[tuple[str, str, dict]], ids: list[str] | None = None) -> dict[str, PaperState]:
+def _states_from_chunks(rows: Iterator[tuple[str, str, dict]]) -> dict[str, PaperState]:
     """Paper states from every chunk's metadata: the bookkeeping of stores written by an earlier paperchat."""
-    wanted = set(ids) if ids is not None else None
     seen: dict[str, tuple[str, int, list[str]]] = {}
     for cid, _, meta in rows:
         pid, h, n = str(meta.get("paper_id", "")), str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0))
-        if wanted is not None and pid not in wanted:
-            continue
         old = seen.get(pid)
         # Two hashes for one paper means an interrupted re-ingest; "" marks it for rewriting.
         seen[pid] = (h, n, [cid]) if old is None else (old[0] if old[0] == h else "", n, old[2] + [cid])
@@ -90,9 +86,7 @@ def _where(filters: Filters | None) -> dict | None:
         conds.append({"published_int": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
     if filters and filters.ids:
         conds.append({"paper_id": {"$in": list(filters.ids)}})
-    if not conds:
-        return None
-    return conds[0] if len(conds) == 1 else {"$and": conds}
+    return (conds[0] if len(conds) == 1 else {"$and": conds}) if conds else None
 
 
 class Store:
@@ -158,9 +152,7 @@ class Store:
         found: dict[str, StoredPaper] = {}
         for start in range(0, len(ids), _BY_ID):
             page = self.collection.get(ids=[f"{pid}#0" for pid in ids[start:start + _BY_ID]], include=["metadatas"])
-            for meta in page["metadatas"]:
-                paper = decode_paper(dict(meta or {}))
-                found[paper.id] = paper
+            found.update((p.id, p) for p in (decode_paper(dict(m or {})) for m in page["metadatas"]))
         return {pid: found[pid] for pid in ids if pid in found}
 
     def record_papers(self, rows: list[tuple[str, str, int]]) -> None:
@@ -175,7 +167,8 @@ class Store:
     def paper_states(self, ids: list[str] | None = None) -> dict[str, PaperState]:
         """paper_id -> what is stored of it (all papers, or the given ids); for incremental ingest."""
         if self._book is None:
-            return _states_from_chunks(self.iter_raw(include_text=False), ids)
+            wanted = set(ids) if ids is not None else None
+            return {p: st for p, st in _states_from_chunks(self.iter_raw(False)).items() if wanted is None or p in wanted}
         pages = (self._book.get(ids=ids[s:s + _BY_ID], include=["metadatas"]) for s in range(0, len(ids), _BY_ID)) \
             if ids is not None else _pages(self._book, ["metadatas"])
         rows = [(pid, meta or {}) for page in pages for pid, meta in zip(page["ids"], page["metadatas"], strict=True)]
@@ -184,9 +177,8 @@ class Store:
 
     def paper_count(self) -> int:
         """Number of papers, counted (nothing is read)."""
-        if self._book is None:
-            return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
-        return self._book.count()
+        legacy = self._book is None  # a read-only store of an earlier paperchat: first chunks are counted
+        return len(self.collection.get(where={"chunk": 0}, include=[])["ids"]) if legacy else self._book.count()
 
     def stats(self) -> dict:
         """{"papers": N, "chunks": M}, counted (nothing is read)."""
@@ -323,8 +315,7 @@ def _collection(client, settings: Settings, where: str, create: bool, meta: dict
 
 
 def index_path(settings: Settings) -> Path:
-    """Where the lexical index of this store's collection lives: the setting, else beside the embedded store,
-    else (a Chroma server) under cache_dir, keyed by host:port and collection."""
+    """The lexical index directory: the setting, else beside an embedded store, else under cache_dir (a server)."""
     if settings.index_dir:
         return Path(settings.index_dir).expanduser() / settings.collection
     if settings.chroma_host:
