@@ -153,8 +153,9 @@ def _serve(store: Path, question: str) -> tuple[float, float, float]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), PAPERCHAT_STORE=str(store), PAPERCHAT_EXTRACTIVE="1")
     t0 = time.perf_counter()
+    log = open(store.parent / "serve.log", "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         while True:
             if proc.poll() is not None:
@@ -170,12 +171,13 @@ def _serve(store: Path, question: str) -> tuple[float, float, float]:
                 question, [], True, api_name="/ask")
             answered = time.perf_counter() - t0
         except Exception as exc:  # the UI's API changed: the ready time is still measured
-            print(f"  first answer through the UI failed: {exc}", file=sys.stderr)
+            print(f"  first answer through the UI failed: {exc} (see {store.parent / 'serve.log'})", file=sys.stderr)
             answered = float("nan")
         rss = _peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
     return ready, answered, rss
 
 
