@@ -197,3 +197,16 @@ def test_filters_apply_on_the_index_side_across_segments(tmp_path, embedder):
     assert [s.id for s in lib.search(q, k=8, filters=Filters.from_text(since="2015"))][:1] == ["p6"]
     assert {s.id for s in lib.search(q, k=8, filters=Filters.from_text(author="lovelace"))} <= {"p1", "p3", "p5", "p7"}
     assert [s.id for s in lib.search(q, k=8, filters=Filters(ids=("p2", "p6")))] in (["p6", "p2"], ["p6"])
+
+
+def test_the_catalog_lists_papers_by_title_from_the_index_reading_only_those_shown(tmp_path, embedder, monkeypatch):
+    settings = load_settings(store=tmp_path / "s")
+    ingest_paths([_jsonl(tmp_path / "a.jsonl", _rows(12))], settings, embedder=embedder)
+    lib = _library(settings, embedder)
+    expected = sorted((p for p in open_corpus(settings).papers().values() if "malaria" in p.title.lower()),
+                      key=lambda p: p.title.lower())
+    read: list[str] = []
+    real = Store.get_papers
+    monkeypatch.setattr(Store, "get_papers", lambda self, ids: read.extend(ids) or real(self, ids))
+    assert lib.catalog("MALARIA", 1) == expected[:1] and read == [expected[0].id]
+    assert [p.id for p in lib.catalog("", 500)] == [p.id for p in sorted(lib.papers.values(), key=lambda p: p.title.lower())]
