@@ -34,7 +34,8 @@ offline.apply()
 
 import numpy as np  # noqa: E402
 
-from assistant.corpus import open_for_writing  # noqa: E402
+from assistant.corpus import open_for_writing, remove_papers  # noqa: E402
+from assistant.embed import MiniLMEmbedding  # noqa: E402
 from assistant.evaluation.beir import beir_store, load_qrels  # noqa: E402
 from assistant.records import Paper  # noqa: E402
 from assistant.retrieval.index import update_index  # noqa: E402
@@ -152,8 +153,9 @@ def _serve(store: Path, question: str) -> tuple[float, float, float]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT), PAPERCHAT_STORE=str(store), PAPERCHAT_EXTRACTIVE="1")
     t0 = time.perf_counter()
+    log = open(store.parent / "serve.log", "w")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         while True:
             if proc.poll() is not None:
@@ -169,12 +171,13 @@ def _serve(store: Path, question: str) -> tuple[float, float, float]:
                 question, [], True, api_name="/ask")
             answered = time.perf_counter() - t0
         except Exception as exc:  # the UI's API changed: the ready time is still measured
-            print(f"  first answer through the UI failed: {exc}", file=sys.stderr)
+            print(f"  first answer through the UI failed: {exc} (see {store.parent / 'serve.log'})", file=sys.stderr)
             answered = float("nan")
         rss = _peak_rss_mb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
     return ready, answered, rss
 
 
@@ -202,6 +205,30 @@ def _latency(store: Path, queries: list[str]) -> tuple[float, float]:
     return statistics.median(times), times[int(0.95 * (len(times) - 1))]
 
 
+_WORK = """
+import json, sys, time
+from assistant import offline
+offline.apply()
+import chromadb, llama_index.core, onnxruntime  # the import floor, paid before the clock starts
+from assistant.corpus import open_corpus
+from assistant.service import Assistant
+from assistant.settings import load_settings
+t0 = time.perf_counter()
+open_corpus(load_settings(store=sys.argv[1])).stats()
+t1 = time.perf_counter()
+Assistant(load_settings(store=sys.argv[1], extractive=True)).retrieve(sys.argv[2])
+print(json.dumps({"stats_work_s": t1 - t0, "ask_work_s": time.perf_counter() - t1}))
+"""
+
+
+def _work(store: Path, question: str) -> dict:
+    """`stats` and `ask --retrieve-only` in one fresh process, timed after the SDK imports (our code's own cost)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", _WORK, str(store), question], env=env, capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _du_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
@@ -212,8 +239,11 @@ def measure(d: Path, real: list[Paper], queries: list[str]) -> dict:
     row["serve_ready_s"], row["serve_start_s"], row["rss_mb"] = _serve(store, queries[0])
     row["ask_cold_s"], _ = _cli(["ask", "--retrieve-only", queries[1]], store)
     row["stats_s"], out = _cli(["stats", "--json"], store)
+    row.update(_work(store, queries[2]))
     row["p50_ms"], row["p95_ms"] = _latency(store, queries)
     row["reingest_s"], _ = _cli(["ingest", str(d / "papers.jsonl"), "--quiet"], store)
+    added = [f"new-{i:03d}" for i in range(100)]
+    remove_papers(load_settings(store=store), added)  # left by an interrupted earlier run
     new = d / "new100.jsonl"
     rng = random.Random(row["papers"])
     with open(new, "w", encoding="utf-8") as f:
@@ -221,10 +251,40 @@ def measure(d: Path, real: list[Paper], queries: list[str]) -> dict:
             p, _ = _synthetic(900000 + i, real, rng)
             f.write(json.dumps({"id": f"new-{i:03d}", "title": p.title, "abstract": p.abstract}) + "\n")
     row["add100_s"], _ = _cli(["ingest", str(new), "--quiet"], store)
-    _cli(["remove", *[f"new-{i:03d}" for i in range(100)]], store)  # the cached store is left as it was
+    remove_papers(load_settings(store=store), added)  # the cached store (and its index) is left as it was
     row["disk_mb"] = _du_mb(store)
     row["index_mb"] = _du_mb(store / INDEX_DIRNAME)
     return row
+
+
+def segments_effect(queries: dict[str, str]) -> None:
+    """SciFact nDCG@10 with one BM25 segment vs a 90% base + 10% delta with 5% of the base moved (tombstoned)."""
+    from assistant.corpus import open_corpus
+    from assistant.evaluation.metrics import mean, ndcg_at_k
+    from assistant.retrieval.hybrid import Library
+    from assistant.retrieval.lexical import LexicalIndex, build_segment
+
+    settings, beir_ids = beir_store(SCIFACT / "corpus.jsonl", load_settings())
+    store = open_corpus(settings)
+    papers = list(store.papers().values())
+    random.Random(0).shuffle(papers)
+    cut = int(0.9 * len(papers))
+    moved = random.Random(1).sample(range(cut), int(0.05 * cut))
+    base, delta = build_segment(papers[:cut]), build_segment(papers[cut:] + [papers[i] for i in moved])
+    base.dead[moved] = True
+    qrels = load_qrels(SCIFACT / "qrels" / "test.tsv")
+    embed = MiniLMEmbedding().embed
+    for name, lexical in (("one segment", LexicalIndex([build_segment(papers)])),
+                          ("base 90% + delta 10%, 5% of base tombstoned", LexicalIndex([base, delta]))):
+        lib = Library(store, embed, lexical=lexical)
+        bm25, hybrid = [], []
+        for qid, rel in qrels.items():
+            scores = lexical.scores(queries[qid])
+            top = [beir_ids.get(lexical.ids[i], lexical.ids[i]) for i in np.argsort(-scores)[:10] if scores[i] > 0]
+            bm25.append(ndcg_at_k(top, rel, 10))
+            found = lib.search(lib.query(queries[qid]), k=10)
+            hybrid.append(ndcg_at_k([beir_ids.get(s.id, s.id) for s in found], rel, 10))
+        print(f"{name}: BM25 nDCG@10 {mean(bm25):.4f}, hybrid nDCG@10 {mean(hybrid):.4f}", flush=True)
 
 
 def main() -> None:
@@ -232,11 +292,15 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--root", type=Path, default=Path("/tmp/paperchat-scale"))
     ap.add_argument("--build-only", action="store_true")
+    ap.add_argument("--segments-effect", action="store_true", help="only measure the segmented index on SciFact")
+    ap.add_argument("--work-only", action="store_true", help="only the after-import stats/ask times per size")
     args = ap.parse_args()
-    real = _papers(SCIFACT)
-    vectors = _chunk_vectors(SCIFACT)
     texts = {str(json.loads(ln)["_id"]): json.loads(ln)["text"]
              for ln in (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines() if ln.strip()}
+    if args.segments_effect:
+        return segments_effect(texts)
+    real = _papers(SCIFACT)
+    vectors = _chunk_vectors(SCIFACT)
     queries = [texts[q] for q in load_qrels(SCIFACT / "qrels" / "test.tsv")][:QUESTIONS]
     sizes = [int(s) for s in args.sizes.split(",")]
     dirs, previous = [], None
@@ -245,10 +309,19 @@ def main() -> None:
         dirs.append(previous)
     if args.build_only:
         return
+    if args.work_only:
+        for d in dirs:
+            print(d.name, {k: round(v, 2) for k, v in _work(d / "chroma", queries[2]).items()}, flush=True)
+        return
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "?")
     print(f"CPU: {cpu}, {os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.1f}")
-    cols = ["papers", "serve_ready_s", "serve_start_s", "ask_cold_s", "stats_s", "p50_ms", "p95_ms", "rss_mb",
+    for mods in ("chromadb", "chromadb, llama_index.core, onnxruntime"):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {mods}"], check=True, capture_output=True)
+        print(f"import floor (same run): python -c 'import {mods}' = {time.perf_counter() - t0:.1f} s")
+    cols = ["papers", "serve_ready_s", "serve_start_s", "ask_cold_s", "ask_work_s", "stats_s", "stats_work_s",
+            "p50_ms", "p95_ms", "rss_mb",
             "reingest_s", "add100_s", "disk_mb", "index_mb"]
     print("| " + " | ".join(cols) + " |")
     print("|" + " --- |" * len(cols))

@@ -181,3 +181,32 @@ def test_kill_9_during_an_update_is_repaired_with_no_paper_lost_or_doubled(tmp_p
     assert open_corpus(settings).stats() == {"papers": 90, "chunks": 90}
     assert not (store.index_path / PENDING).exists()
     assert [d.name for d in store.index_path.iterdir() if d.name.startswith("tmp-")] == []
+
+
+def test_filters_apply_on_the_index_side_across_segments(tmp_path, embedder):
+    from assistant.records import Filters
+
+    settings = load_settings(store=tmp_path / "s")
+    rows = [dict(r, published=f"{2010 + i}-06-01", authors=["Ada Lovelace" if i % 2 else "Alan Turing"])
+            for i, r in enumerate(_rows(8))]
+    ingest_paths([_jsonl(tmp_path / "a.jsonl", rows[:5])], settings, embedder=embedder)
+    ingest_paths([_jsonl(tmp_path / "b.jsonl", rows[5:])], settings, embedder=embedder)  # a second segment
+    lib = _library(settings, embedder)
+    assert len(lib.lexical.segments) == 2
+    q = lib.query("graph neural networks for molecules")  # p0 and p6
+    assert [s.id for s in lib.search(q, k=8, filters=Filters.from_text(since="2015"))][:1] == ["p6"]
+    assert {s.id for s in lib.search(q, k=8, filters=Filters.from_text(author="lovelace"))} <= {"p1", "p3", "p5", "p7"}
+    assert [s.id for s in lib.search(q, k=8, filters=Filters(ids=("p2", "p6")))] in (["p6", "p2"], ["p6"])
+
+
+def test_the_catalog_lists_papers_by_title_from_the_index_reading_only_those_shown(tmp_path, embedder, monkeypatch):
+    settings = load_settings(store=tmp_path / "s")
+    ingest_paths([_jsonl(tmp_path / "a.jsonl", _rows(12))], settings, embedder=embedder)
+    lib = _library(settings, embedder)
+    expected = sorted((p for p in open_corpus(settings).papers().values() if "malaria" in p.title.lower()),
+                      key=lambda p: p.title.lower())
+    read: list[str] = []
+    real = Store.get_papers
+    monkeypatch.setattr(Store, "get_papers", lambda self, ids: read.extend(ids) or real(self, ids))
+    assert lib.catalog("MALARIA", 1) == expected[:1] and read == [expected[0].id]
+    assert [p.id for p in lib.catalog("", 500)] == [p.id for p in sorted(lib.papers.values(), key=lambda p: p.title.lower())]

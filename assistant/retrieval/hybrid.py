@@ -234,6 +234,13 @@ class Library:
         head = self.rerank(query, found[:RERANK_DEPTH])
         return head + [(0.0, s) for s in found[RERANK_DEPTH:]]
 
+    def catalog(self, query: str = "", limit: int = 500) -> list[StoredPaper]:
+        """Papers whose title or id contains `query`, sorted by title: titles come from the index, only the
+        `limit` shown are read (service.list_papers read every paper: 100k of them cost ~40 s at serve start)."""
+        ids = self.lexical.matching(query, limit)
+        papers = self.papers.get_many(ids)
+        return [papers[p] for p in ids if p in papers]
+
     def warm(self, limit: int = 5000, batch: int = 64) -> int:
         """Load (or embed once and store) the sentences of up to `limit` papers; the UI runs this in the background."""
         _ = self.names  # the name index first: the first question needs it

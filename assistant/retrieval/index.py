@@ -2,7 +2,7 @@
 
 Layout of `Store.index_path` (one directory per collection):
     manifest.json   {"format", "tokenizer", "k1", "b", "papers", "segments": [{"dir", "dead": [rows]}]}
-    seg-<uuid>/     a bm25s save, plus docs.json (paper ids, content hashes) and dates.npy
+    seg-<uuid>/     a bm25s save, plus docs.json (paper ids, content hashes, titles) and dates.npy
     pending.jsonl   paper ids an ingest or removal is about to write (fsynced before Chroma is touched)
     lock            flock: one writer at a time; readers share it
 
@@ -32,7 +32,7 @@ from assistant.records import StoredPaper
 from assistant.retrieval.lexical import BM25_B, BM25_K1, TOKENIZER, LexicalIndex, Segment, build_segment, load_bm25
 from assistant.store import Store
 
-FORMAT = 1  # bump when the layout above changes: older indexes are then rebuilt from the store
+FORMAT = 2  # 2 added titles to docs.json; bump when the layout changes: older indexes are rebuilt from the store
 MANIFEST, PENDING, LOCK = "manifest.json", "pending.jsonl", "lock"
 MERGE_SEGMENTS = 8  # more deltas than this are merged into one (each costs a vocabulary lookup per query word)
 # Deltas holding over 10% of the papers (at least 2,000) are folded into a new base: their per-segment length
@@ -114,7 +114,8 @@ class _Files:
         docs = json.loads((d / "docs.json").read_text(encoding="utf-8"))
         dead = np.zeros(len(docs["ids"]), dtype=bool)
         dead[np.asarray(entry.get("dead", []), dtype=np.int64)] = True
-        return Segment(load_bm25(d, mmap=mmap), docs["ids"], docs["hashes"], np.load(d / "dates.npy"), dead)
+        return Segment(load_bm25(d, mmap=mmap), docs["ids"], docs["hashes"], np.load(d / "dates.npy"), dead,
+                       docs["titles"])
 
     def pending(self) -> list[str]:
         try:
@@ -223,7 +224,7 @@ class _Files:
         name = f"seg-{uuid.uuid4().hex[:12]}"
         tmp = self.path / f"tmp-{name}"
         seg.bm25.save(str(tmp), show_progress=False)
-        (tmp / "docs.json").write_text(json.dumps({"ids": seg.ids, "hashes": seg.hashes}), encoding="utf-8")
+        (tmp / "docs.json").write_text(json.dumps({"ids": seg.ids, "hashes": seg.hashes, "titles": seg.titles}), encoding="utf-8")
         np.save(tmp / "dates.npy", seg.dates)
         for f in tmp.iterdir():
             _fsync(f)

@@ -53,6 +53,7 @@ class Segment:
     hashes: list[str]
     dates: np.ndarray  # int32 YYYYMMDD per row
     dead: np.ndarray  # bool per row: removed or replaced by a later segment
+    titles: list[str] | None = None  # for listing papers without reading them
 
     @property
     def n(self) -> int:
@@ -67,7 +68,8 @@ def build_segment(papers: list[StoredPaper]) -> Segment:
     bm25 = _bm25s().BM25(k1=BM25_K1, b=BM25_B)
     bm25.index((docs, vocab), show_progress=False)
     return Segment(bm25, [p.id for p in papers], [p.content_hash for p in papers],
-                   np.array([published_int(p) for p in papers], dtype=np.int32), np.zeros(len(papers), dtype=bool))
+                   np.array([published_int(p) for p in papers], dtype=np.int32), np.zeros(len(papers), dtype=bool),
+                   [p.title for p in papers])
 
 
 def load_bm25(path, mmap: bool = True):
@@ -85,6 +87,7 @@ class LexicalIndex:
         self.dead = np.concatenate([s.dead for s in self.segments]) if self.segments else np.zeros(0, dtype=bool)
         self.dates = np.concatenate([s.dates for s in self.segments]) if self.segments else np.zeros(0, np.int32)
         hashes = [h for s in self.segments for h in s.hashes]
+        self.titles = [t for s in self.segments for t in (s.titles or [""] * s.n)]
         live = np.flatnonzero(~self.dead)
         self._row = {self.ids[i]: int(i) for i in live}
         self._hash = {self.ids[i]: hashes[i] for i in live}
@@ -102,6 +105,12 @@ class LexicalIndex:
     def live_ids(self) -> list[str]:
         """Ids of the indexed papers, in row order."""
         return list(self._row)
+
+    def matching(self, query: str, limit: int) -> list[str]:
+        """Ids of live papers whose title or id contains `query` (case-insensitive), sorted by title."""
+        q = query.strip().lower()
+        rows = [i for i in self._row.values() if not q or q in self.titles[i].lower() or q in self.ids[i].lower()]
+        return [self.ids[i] for i in sorted(rows, key=lambda i: self.titles[i].lower())[:limit]]
 
     def hashes(self) -> dict[str, str]:
         """paper_id -> content hash of every indexed paper."""

@@ -6,9 +6,8 @@ Dense search goes straight to `collection.query` (cosine distances, filters as C
 exact where the LlamaIndex vector store reported exp(-distance) that had to be undone.
 
 Beside the chunks, a `<collection>__papers` collection keeps one bookkeeping row per paper (id, content hash,
-chunk count; no text), written after the paper's chunks: counts and incremental ingest read it instead of
-scanning chunks that each carry the whole abstract. A paper's fields are read by id from its first chunk.
-The persistent lexical index (assistant/retrieval/index.py) lives in `Store.index_path`.
+chunk count; no text), written after the paper's chunks: counts and incremental ingest read it, not chunks that
+each carry the whole abstract. Papers are read by id from their first chunk; the lexical index is in index_path.
 """
 
 from __future__ import annotations
@@ -91,48 +90,40 @@ class Store:
     # -- papers ----------------------------------------------------------------------------------------------
     def papers(self) -> dict[str, StoredPaper]:
         """Every paper in the store, by id (reads every paper: for tests and small stores, never at start-up)."""
-        out: dict[str, StoredPaper] = {}
-        ids = list(self.paper_states())
-        for start in range(0, len(ids), _BY_ID):
-            out.update(self.get_papers(ids[start:start + _BY_ID]))
-        return out
+        return self.get_papers(list(self.paper_states()))
 
     def get_papers(self, ids: list[str]) -> dict[str, StoredPaper]:
         """The given papers (those stored), read by id from their first chunks, in the order given."""
         found: dict[str, StoredPaper] = {}
         for start in range(0, len(ids), _BY_ID):
             page = self.collection.get(ids=[f"{pid}#0" for pid in ids[start:start + _BY_ID]], include=["metadatas"])
-            for meta in page["metadatas"]:
-                paper = decode_paper(dict(meta or {}))
-                found[paper.id] = paper
+            found.update((p.id, p) for p in (decode_paper(dict(m or {})) for m in page["metadatas"]))
         return {pid: found[pid] for pid in ids if pid in found}
 
     def record_papers(self, rows: list[tuple[str, str, int]]) -> None:
         """Record (paper_id, content_hash, n_chunks) of papers whose chunks are all written."""
-        for start in range(0, len(rows), _PAGE):
-            part = rows[start:start + _PAGE]
-            self._bookkeeping().upsert(ids=[r[0] for r in part], embeddings=[_NO_VECTOR] * len(part),
-                                       metadatas=[{"content_hash": r[1], "n_chunks": int(r[2])} for r in part])
+        if self._book is None:
+            raise StoreError(f"Store '{self.where}' cannot be written (its paper list is missing) — "
+                             f"open it once with write access: paperchat ingest FILE --store {self.where}")
+        for part in (rows[s:s + _PAGE] for s in range(0, len(rows), _PAGE)):
+            self._book.upsert(ids=[r[0] for r in part], embeddings=[_NO_VECTOR] * len(part),
+                              metadatas=[{"content_hash": r[1], "n_chunks": int(r[2])} for r in part])
 
     def paper_states(self, ids: list[str] | None = None) -> dict[str, PaperState]:
         """paper_id -> what is stored of it (all papers, or the given ids); for incremental ingest."""
         if self._book is None:
-            return _states_from_chunks(self.iter_raw(include_text=False), ids)
-        out: dict[str, PaperState] = {}
+            wanted = set(ids) if ids is not None else None
+            return {p: st for p, st in _states_from_chunks(self.iter_raw(False)).items() if wanted is None or p in wanted}
         pages = (self._book.get(ids=ids[s:s + _BY_ID], include=["metadatas"]) for s in range(0, len(ids), _BY_ID)) \
             if ids is not None else _pages(self._book, ["metadatas"])
-        for page in pages:
-            for pid, meta in zip(page["ids"], page["metadatas"], strict=True):
-                n = int((meta or {}).get("n_chunks", 0))
-                out[pid] = PaperState(str((meta or {}).get("content_hash", "")), n,
-                                      tuple(f"{pid}#{i}" for i in range(n)))
-        return out
+        rows = [(pid, meta or {}) for page in pages for pid, meta in zip(page["ids"], page["metadatas"], strict=True)]
+        return {pid: PaperState(str(m.get("content_hash", "")), int(m.get("n_chunks", 0)),
+                                tuple(f"{pid}#{i}" for i in range(int(m.get("n_chunks", 0))))) for pid, m in rows}
 
     def paper_count(self) -> int:
         """Number of papers, counted (nothing is read)."""
-        if self._book is None:
-            return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
-        return self._book.count()
+        legacy = self._book is None  # a read-only store of an earlier paperchat: first chunks are counted
+        return len(self.collection.get(where={"chunk": 0}, include=[])["ids"]) if legacy else self._book.count()
 
     def stats(self) -> dict:
         """{"papers": N, "chunks": M}, counted (nothing is read)."""
@@ -142,22 +133,13 @@ class Store:
         """Number of chunks."""
         return self.collection.count()
 
-    def _bookkeeping(self):
-        if self._book is None:
-            raise StoreError(f"Store '{self.where}' cannot be written (its paper list is missing) — "
-                             f"open it once with write access: paperchat ingest FILE --store {self.where}")
-        return self._book
-
     def _open_bookkeeping(self, quiet: bool) -> None:
         """Open (or build once, from the chunks of a store written by an earlier paperchat) the bookkeeping rows."""
         name = f"{self.collection.name}{PAPERS_SUFFIX}"
         try:
             book = self.client.get_or_create_collection(name, embedding_function=None)
-            if (book.metadata or {}).get("complete"):
-                self._book = book
-                return
-            if self.count():
-                if not quiet:
+            if not (book.metadata or {}).get("complete"):  # a new store, or one from an earlier paperchat
+                if self.count() and not quiet:
                     print(f"paperchat: recording the papers of {self.where} once (a store from an earlier "
                           f"paperchat; {self.count()} chunks)", file=sys.stderr, flush=True)
                 states = _states_from_chunks(self.iter_raw(include_text=False))
@@ -166,7 +148,7 @@ class Store:
                 self.record_papers([(pid, st.content_hash, st.n_chunks if st.content_hash else
                                      1 + max(int(c.rsplit("#", 1)[1]) for c in st.chunk_ids))
                                     for pid, st in states.items()])
-            book.modify(metadata={"complete": 1})  # only now: an interrupted build is redone
+                book.modify(metadata={"complete": 1})  # only now: an interrupted build is redone
             self._book = book
         except Exception as exc:  # e.g. a read-only store directory; chromadb raises many types
             self._book = None
@@ -278,8 +260,7 @@ def _collection(client, settings: Settings, where: str, create: bool, meta: dict
 
 
 def index_path(settings: Settings) -> Path:
-    """Where the lexical index of this store's collection lives: the setting, else beside the embedded store,
-    else (a Chroma server) under cache_dir, keyed by host:port and collection."""
+    """The lexical index directory: the setting, else beside an embedded store, else under cache_dir (a server)."""
     if settings.index_dir:
         return Path(settings.index_dir).expanduser() / settings.collection
     if settings.chroma_host:

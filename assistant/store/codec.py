@@ -44,14 +44,11 @@ def _pages(collection, include: list[str]) -> Iterator[dict]:
         offset += _PAGE
 
 
-def _states_from_chunks(rows: Iterator[tuple[str, str, dict]], ids: list[str] | None = None) -> dict[str, PaperState]:
+def _states_from_chunks(rows: Iterator[tuple[str, str, dict]]) -> dict[str, PaperState]:
     """Paper states from every chunk's metadata: the bookkeeping of stores written by an earlier paperchat."""
-    wanted = set(ids) if ids is not None else None
     seen: dict[str, tuple[str, int, list[str]]] = {}
     for cid, _, meta in rows:
         pid, h, n = str(meta.get("paper_id", "")), str(meta.get("content_hash", "")), int(meta.get("n_chunks", 0))
-        if wanted is not None and pid not in wanted:
-            continue
         old = seen.get(pid)
         # Two hashes for one paper means an interrupted re-ingest; "" marks it for rewriting.
         seen[pid] = (h, n, [cid]) if old is None else (old[0] if old[0] == h else "", n, old[2] + [cid])
@@ -67,6 +64,4 @@ def _where(filters: Filters | None) -> dict | None:
         conds.append({"published_int": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
     if filters and filters.ids:
         conds.append({"paper_id": {"$in": list(filters.ids)}})
-    if not conds:
-        return None
-    return conds[0] if len(conds) == 1 else {"$and": conds}
+    return (conds[0] if len(conds) == 1 else {"$and": conds}) if conds else None
