@@ -254,7 +254,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    removed = _open(args).delete_papers(args.ids)
+    from assistant.corpus import remove_papers  # keeps the lexical index in step with the store
+
+    removed = remove_papers(_settings(args), args.ids)
     print(f"removed {removed} chunks", file=sys.stderr)
     return 0
 

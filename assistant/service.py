@@ -158,7 +158,5 @@ class Assistant:
         return report
 
     def list_papers(self, query: str = "", limit: int = 500) -> list[StoredPaper]:
-        """Papers whose title or id contains `query`, sorted by title."""
-        q = (query or "").strip().lower()
-        rows = [p for p in self.library.papers.values() if not q or q in p.title.lower() or q in p.id.lower()]
-        return sorted(rows, key=lambda p: p.title.lower())[:limit]
+        """Papers whose title or id contains `query`, sorted by title (from the index: only those shown are read)."""
+        return self.library.catalog(query or "", limit)
