@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.records import Cell, Sentence, Table, Verdict
+from assistant.records import Sentence, Table, Verdict
 from assistant.text import words
 
 from .cite import SUPPORT_THRESHOLD, CitableSource
@@ -112,8 +112,3 @@ class Verifier:
 def _with(sentence: Sentence, citations: tuple[int, ...], verdict: Verdict) -> Sentence:
     return replace(sentence, citations=tuple(citations), supported=True, verdict="supported",
                    support=round(verdict.score, 3), evidence=verdict.evidence[0] if verdict.evidence else "")
-
-
-def cell_supported(cell: Cell) -> bool:
-    """True for a stated cell the verifier accepted."""
-    return cell.citation is not None and cell.verdict == "supported"

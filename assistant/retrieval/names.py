@@ -137,11 +137,6 @@ class NameIndex:
         """The question with misspelt words (not in the corpus, one edit from a corpus word) corrected."""
         return self._spelling.correct(question, self)
 
-    def mentions(self, name: str) -> list[str]:
-        """Ids of papers whose title or abstract contains `name` as a whole word (case-insensitive)."""
-        pattern = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
-        return [pid for pid, p in self._papers.items() if pattern.search(p.title) or pattern.search(p.abstract)]
-
     def resolve(self, question: str, search: Callable[[str], list[Source]] | None = None) -> list[str]:
         """Paper ids the question names (quoted titles and names), in the order named."""
         found = [(m.start, m.pid) for m in self.find(question)]

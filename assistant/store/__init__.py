@@ -24,9 +24,8 @@ from assistant.errors import StoreError
 from assistant.records import Chunk, Filters, Paper, PaperState, StoredPaper
 from assistant.settings import Settings
 
-from .codec import _pages, _states_from_chunks, _where, decode_paper, encode_paper  # noqa: F401
+from .codec import _PAGE, _pages, _states_from_chunks, _where, decode_paper, encode_paper  # noqa: F401
 
-_PAGE = 5000  # rows per Chroma get() call when reading the whole collection
 SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
 PAPERS_SUFFIX = "__papers"  # one bookkeeping row per paper: content hash and chunk count, no text
 INDEX_DIRNAME = "paperchat-lexical"  # the lexical index beside an embedded store: <store>/paperchat-lexical/<coll>
