@@ -142,3 +142,34 @@ def test_ordinal_follow_up_counts_the_papers_in_the_order_named(conversation_tur
     second = turns[("c-02", 2)]
     assert second["cited"] == set(second["gold_ids"]), second
     assert "CIFAKE" in second["answer"].standalone_question
+
+
+@pytest.mark.parametrize("claim", [
+    "Blocking the interaction between TDP-43 and respiratory complex I proteins ND3 and ND6 prevents neuron loss.",
+    "Sweet taste receptors on the tongue are deactivated by between 1 and 10 mM glucose.",
+    "Cellular differentiation of embryonic stem cells is accompanied by changes in replication timing.",
+])
+def test_a_relating_between_or_differentiation_is_not_a_comparison(claim):
+    from assistant.answering.understand import compares
+
+    assert not compares(claim)
+
+
+@pytest.mark.parametrize("question", ["difrence between SIU and label agnostic forgeting", "hydra vs groco",
+                                      "We're choosing between SkyScript and LAION-5B. How do they differ?",
+                                      "dsaif bcp and sss whats different between them"])
+def test_comparison_wordings_still_compare(question):
+    from assistant.answering.understand import compares
+
+    assert compares(question)
+
+
+def test_a_lookup_lists_its_sources_in_retrieval_order(extractive_assistant):
+    """The one ranking: a lookup's sources are retrieval's order even when the answer draws on a named paper."""
+    a = extractive_assistant
+    u = a.answerer.understand("which work builds a benchmark that tests CIFAKE?")
+    _, sel = a.answerer.select(u, 5)
+    ranked = [s.id for _, s in a.library.rank(a.library.query(u.standalone), k=10)]
+    assert u.kind == "lookup" and [s.id for s in sel.chosen] == [ranked[1]]  # the named paper, ranked second
+    assert sel.chosen[0].id.startswith("cifake")
+    assert [s.id for s in sel.shown] == ranked[: len(sel.shown)]

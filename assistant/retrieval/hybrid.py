@@ -38,6 +38,7 @@ PAPER_MEMORY = 20000  # papers kept decoded in memory (~2 KB each); beyond that 
 FILTER_DEPTH = 8  # author/tag filters: BM25 candidates checked per paper wanted (they need the decoded paper)
 QUERY_MEMORY = 64  # recent question embeddings kept (an answer embeds its question, sides and titles)
 NAMES_FILE = "names.json"  # the name index, beside the lexical index, keyed by the indexed papers and hashes
+NAMES_VERSION = 2  # bumped when the saved state's shape changes (2: ownership strengths)
 
 
 class PaperMap(Mapping):
@@ -92,7 +93,7 @@ class PaperMap(Mapping):
 def load_names(store: Store, lexical: LexicalIndex, papers: PaperMap) -> NameIndex:
     """The name index: read from beside the lexical index when it matches the indexed papers, else built from
     them once and saved there (a full read of the papers, paid by the first question after a change)."""
-    key = hashlib.sha256(json.dumps(sorted(lexical.hashes().items())).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([NAMES_VERSION, sorted(lexical.hashes().items())]).encode()).hexdigest()[:16]
     path = store.index_path / NAMES_FILE
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))

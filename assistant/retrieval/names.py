@@ -35,6 +35,7 @@ class Mention:
     end: int
     key: str
     exact: bool
+    strength: float = OWN_SHORT  # how strongly the paper owns the name (OWN_SHORT ... OWN_MENTION); a title: OWN_SHORT
 
 
 def norm(text: str) -> str:
@@ -57,6 +58,8 @@ class NameIndex:
         self.vocabulary: set[str] = set(state["vocabulary"])  # every word of the corpus, lower-cased
         self.lower_words: set[str] = set(state["lower_words"])  # words the corpus writes in lower case
         self.owner: dict[str, str] = dict(state["owner"])
+        self.strength: dict[str, float] = dict(state["strength"])
+        self.users: dict[str, int] = dict(state["users"])
         self._spelling = _Speller(Counter(state["counts"]))
         self._deletes: dict[str, set[str]] = defaultdict(set)  # one-deletion neighbourhood (SymSpell, distance 1)
         for key in self.owner:
@@ -81,6 +84,8 @@ class NameIndex:
             for key, score in _owned(p, lower_words).items():
                 scores[key][p.id] = max(score, scores[key].get(p.id, 0.0))
         owner: dict[str, str] = {}
+        strength: dict[str, float] = {}
+        users: dict[str, int] = {}  # papers that use the name (own it at any strength)
         for key, by_paper in scores.items():
             if len(key) < 3 or sum(c.isalpha() for c in key) < 2:
                 continue  # "3D", "4K", "IT": too short to name one paper
@@ -90,8 +95,9 @@ class NameIndex:
                 continue  # two papers use it alike: a shared term, not one paper's name
             if best < OWN_SHORT and len(ranked) >= COMMON_DF:
                 continue  # mentioned by several papers: a shared term unless it is one paper's whole short name
-            owner[key] = ranked[0][0]
-        return {"vocabulary": sorted(vocabulary), "lower_words": sorted(lower_words), "owner": owner,
+            owner[key], strength[key] = ranked[0]
+            users[key] = len(ranked)
+        return {"vocabulary": sorted(vocabulary), "lower_words": sorted(lower_words), "owner": owner, "strength": strength, "users": users,
                 "counts": dict(counts)}
 
     def find(self, question: str, whole: Callable[[int, int], bool] = lambda s, e: False) -> list[Mention]:
@@ -109,7 +115,7 @@ class NameIndex:
                     continue  # a name does not run across punctuation
                 m = self._match(question[start:end], "".join(t for _, _, t in span), n, whole(start, end))
                 if m:
-                    found.append(Mention(m[0], start, end, m[1], m[2]))
+                    found.append(Mention(m[0], start, end, m[1], m[2], self.strength.get(m[1], OWN_SHORT)))
                     taken |= set(range(i, i + n))
         found.sort(key=lambda m: m.start)
         out, seen = [], set()
