@@ -248,7 +248,11 @@ def _open(args: argparse.Namespace):
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    stats = _open(args).stats()
+    from assistant.embed import MODEL_NAME
+    from assistant.store import PAPERS_SUFFIX
+    from assistant.store.counts import sqlite_stats
+
+    stats = sqlite_stats(_settings(args), MODEL_NAME, PAPERS_SUFFIX) or _open(args).stats()
     print(json.dumps(stats) if args.json else f"{stats['papers']} papers, {stats['chunks']} chunks")
     return 0
 

@@ -291,3 +291,23 @@ def test_readme_configuration_table_is_the_generated_one():
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert settings_table() in readme, "README's configuration table is stale: paste assistant.settings.settings_table()"
+
+
+def test_stats_from_the_sqlite_file_agree_with_chromadb(tmp_path, embedder):
+    """`paperchat stats` reads counts from Chroma's file (no chromadb import); they must equal Chroma's own,
+    also after a removal, and be refused (None) where only chromadb can tell."""
+    from assistant.corpus import remove_papers
+    from assistant.store import PAPERS_SUFFIX
+    from assistant.store.counts import sqlite_stats
+    from tests.conftest import DEMO
+
+    settings = load_settings(store=tmp_path / "s")
+    assert sqlite_stats(settings, MODEL_NAME, PAPERS_SUFFIX) is None  # no store yet
+    ingest_paths([DEMO], settings, embedder=embedder)
+    assert sqlite_stats(settings, MODEL_NAME, PAPERS_SUFFIX) == open_corpus(settings).stats() == \
+        {"papers": 76, "chunks": open_corpus(settings).count()}
+    remove_papers(settings, [ADVCLIP])
+    after = sqlite_stats(settings, MODEL_NAME, PAPERS_SUFFIX)
+    assert after == open_corpus(settings).stats() and after["papers"] == 75
+    assert sqlite_stats(settings, "another embedder", PAPERS_SUFFIX) is None
+    assert sqlite_stats(replace(settings, chroma_host="127.0.0.1"), MODEL_NAME, PAPERS_SUFFIX) is None

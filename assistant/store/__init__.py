@@ -16,9 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
 
 from assistant.errors import StoreError
 from assistant.records import Chunk, Filters, Paper, PaperState, StoredPaper
@@ -124,7 +122,7 @@ class Store:
         legacy = self._book is None  # a read-only store of an earlier paperchat: first chunks are counted
         return len(self.collection.get(where={"chunk": 0}, include=[])["ids"]) if legacy else self._book.count()
 
-    def stats(self) -> dict:
+    def stats(self) -> dict:  # counts.sqlite_stats gives the same without opening chromadb
         """{"papers": N, "chunks": M}, counted (nothing is read)."""
         return {"papers": self.paper_count(), "chunks": self.count()}
 
@@ -232,6 +230,9 @@ class Store:
 
 
 def _client(settings: Settings):
+    import chromadb  # here, not at import: `stats` counts from the file without it (counts.py)
+    from chromadb.config import Settings as ChromaSettings
+
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_host:
         try:
