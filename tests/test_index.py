@@ -83,6 +83,34 @@ def test_added_changed_and_removed_papers_update_the_index_in_segments(tmp_path,
     assert lib.lexical.scores("quantum annealing")[lib.lexical.dead].max() == 0
 
 
+def test_the_name_index_follows_added_changed_and_removed_papers_without_reading_them_all(tmp_path, embedder,
+                                                                                          monkeypatch):
+    """Each segment saves its papers' share of the name index: a new process merges shares, reading no paper, and
+    the result owns exactly what a full build from the live papers owns."""
+    from assistant.retrieval.names import NameIndex
+
+    settings = load_settings(store=tmp_path / "s")
+    rows = _rows(8) + [{"id": "hydra", "title": "Hydra: multi-head graph matching",
+                        "abstract": "We present Hydra, a graph matcher."}]
+    src = _jsonl(tmp_path / "a.jsonl", rows)
+    ingest_paths([src], settings, embedder=embedder)
+    ingest_paths([_jsonl(tmp_path / "b.jsonl", [{"id": "zfin", "title": "ZebraFin: fin regeneration atlas",
+                                                  "abstract": "We introduce ZebraFin, an atlas of regrowing fins."}])],
+                 settings, embedder=embedder)
+    rows[-1] = {"id": "hydra", "title": "Medusa: multi-head decoding", "abstract": "We present Medusa, a decoder."}
+    ingest_paths([_jsonl(src, rows)], settings, embedder=embedder)  # hydra's paper now names Medusa
+    remove_papers(settings, ["p1"])
+    read = []
+    monkeypatch.setattr(Store, "get_papers", lambda self, ids: read.extend(ids) or {})
+    names = _library(settings, embedder).names
+    assert read == []  # merged from the segments' shares
+    assert names.owner["zebrafin"] == "zfin" and names.owner["medusa"] == "hydra" and "hydra" not in names.owner
+    monkeypatch.undo()
+    lib = _library(settings, embedder)
+    full = NameIndex.build_state(dict(lib.papers.items()))
+    assert names.owner == full["owner"] and names.strength == full["strength"]
+
+
 def test_idf_is_exact_across_segments_and_tombstones():
     papers = [StoredPaper(id=r["id"], title=r["title"], abstract=r["abstract"]) for r in _rows(30)]
     whole = LexicalIndex([build_segment(papers)])

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.records import Filters, Source, StoredPaper
-from assistant.retrieval.index import open_index
+from assistant.retrieval.index import name_parts, open_index
 from assistant.retrieval.lexical import LexicalIndex
-from assistant.retrieval.names import NameIndex
+from assistant.retrieval.names import NameIndex, merge_parts
 from assistant.retrieval.sentences import Embed, SentenceCache
 from assistant.store import Store
 
@@ -91,8 +91,8 @@ class PaperMap(Mapping):
 
 
 def load_names(store: Store, lexical: LexicalIndex, papers: PaperMap) -> NameIndex:
-    """The name index: read from beside the lexical index when it matches the indexed papers, else built from
-    them once and saved there (a full read of the papers, paid by the first question after a change)."""
+    """The name index: read from beside the lexical index when it matches the indexed papers, else merged from the
+    segments' shares (written at ingest) and saved there; a full read of the papers only for an older index."""
     key = hashlib.sha256(json.dumps([NAMES_VERSION, sorted(lexical.hashes().items())]).encode()).hexdigest()[:16]
     path = store.index_path / NAMES_FILE
     try:
@@ -101,7 +101,8 @@ def load_names(store: Store, lexical: LexicalIndex, papers: PaperMap) -> NameInd
             return NameIndex(papers, saved["state"])
     except (OSError, ValueError, KeyError):
         pass  # missing, stale or unreadable: rebuilt below
-    state = NameIndex.build_state(papers)
+    parts = name_parts(store)
+    state = merge_parts(parts) if parts is not None else NameIndex.build_state(papers)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

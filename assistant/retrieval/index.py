@@ -2,7 +2,8 @@
 
 Layout of `Store.index_path` (one directory per collection):
     manifest.json   {"format", "tokenizer", "k1", "b", "papers", "segments": [{"dir", "dead": [rows]}]}
-    seg-<uuid>/     a bm25s save, plus docs.json (paper ids, content hashes, titles) and dates.npy
+    seg-<uuid>/     a bm25s save, plus docs.json (paper ids, content hashes, titles), dates.npy and names.json
+                    (the segment's share of the name index: adding papers reads only the new ones)
     pending.jsonl   paper ids an ingest or removal is about to write (fsynced before Chroma is touched)
     lock            flock: one writer at a time; readers share it
 
@@ -30,10 +31,11 @@ import numpy as np
 
 from assistant.records import StoredPaper
 from assistant.retrieval.lexical import BM25_B, BM25_K1, TOKENIZER, LexicalIndex, Segment, build_segment, load_bm25
+from assistant.retrieval.names import contribution
 from assistant.store import Store
 
 FORMAT = 2  # 2 added titles to docs.json; bump when the layout changes: older indexes are rebuilt from the store
-MANIFEST, PENDING, LOCK = "manifest.json", "pending.jsonl", "lock"
+MANIFEST, PENDING, LOCK, NAMES_PART = "manifest.json", "pending.jsonl", "lock", "names.json"
 MERGE_SEGMENTS = 8  # more deltas than this are merged into one (each costs a vocabulary lookup per query word)
 # Deltas holding over 10% of the papers (at least 2,000) are folded into a new base: their per-segment length
 # normalisation is the one approximation (docs/scaling.md), and rebuilding 100k papers costs about a minute.
@@ -56,6 +58,25 @@ def open_index(store: Store, quiet: bool = True) -> LexicalIndex:
               f"(slow for a large store) — give write access or set PAPERCHAT_INDEX_DIR", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             return _Files(store, Path(tmp), quiet).current(mmap=False)
+
+
+def name_parts(store: Store) -> list[tuple[dict, set[str]]] | None:
+    """Each segment's share of the name index with the segment's live papers, oldest first; None when a segment
+    has none (an index written before shares existed)."""
+    m = _Files(store, store.index_path, quiet=True).manifest()
+    if m is None:
+        return None
+    out = []
+    try:
+        for e in m["segments"]:
+            d = store.index_path / e["dir"]
+            ids = json.loads((d / "docs.json").read_text(encoding="utf-8"))["ids"]
+            dead = set(e.get("dead", []))
+            out.append((json.loads((d / NAMES_PART).read_text(encoding="utf-8")),
+                        {pid for row, pid in enumerate(ids) if row not in dead}))
+    except (OSError, ValueError, KeyError):
+        return None
+    return out
 
 
 def note_pending(store: Store, ids: Iterable[str]) -> None:
@@ -226,6 +247,7 @@ class _Files:
         seg.bm25.save(str(tmp), show_progress=False)
         (tmp / "docs.json").write_text(json.dumps({"ids": seg.ids, "hashes": seg.hashes, "titles": seg.titles}), encoding="utf-8")
         np.save(tmp / "dates.npy", seg.dates)
+        (tmp / NAMES_PART).write_text(json.dumps(contribution(papers)), encoding="utf-8")
         for f in tmp.iterdir():
             _fsync(f)
         os.replace(tmp, self.path / name)

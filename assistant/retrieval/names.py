@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 
 from assistant.records import Source, StoredPaper
@@ -61,44 +61,11 @@ class NameIndex:
         self.strength: dict[str, float] = dict(state["strength"])
         self.users: dict[str, int] = dict(state["users"])
         self._spelling = _Speller(Counter(state["counts"]))
-        self._deletes: dict[str, set[str]] = defaultdict(set)  # one-deletion neighbourhood (SymSpell, distance 1)
-        for key in self.owner:
-            if len(key) >= FUZZY_MIN:
-                for d in _deletions(key):
-                    self._deletes[d].add(key)
 
     @staticmethod
     def build_state(papers: Mapping[str, StoredPaper]) -> dict:
         """What the index keeps, computed from every paper (JSON-able, so it can be saved beside the store)."""
-        vocabulary: set[str] = set()
-        counts: Counter[str] = Counter()
-        scores: dict[str, dict[str, float]] = defaultdict(dict)
-        owned = []
-        for p in papers.values():
-            tokens = _TOKEN.findall(f"{p.title} {p.abstract}")
-            vocabulary.update(map(str.lower, tokens))
-            counts.update(t for t in tokens if t.islower())  # corrections go to lower-case words, not to names
-            owned.append(p)
-        lower_words = set(counts)
-        for p in owned:
-            for key, score in _owned(p, lower_words).items():
-                scores[key][p.id] = max(score, scores[key].get(p.id, 0.0))
-        owner: dict[str, str] = {}
-        strength: dict[str, float] = {}
-        users: dict[str, int] = {}  # papers that use the name (own it at any strength)
-        for key, by_paper in scores.items():
-            if len(key) < 3 or sum(c.isalpha() for c in key) < 2:
-                continue  # "3D", "4K", "IT": too short to name one paper
-            ranked = sorted(by_paper.items(), key=lambda kv: -kv[1])
-            best = ranked[0][1]
-            if len(ranked) > 1 and ranked[1][1] == best and best < OWN_SHORT:
-                continue  # two papers use it alike: a shared term, not one paper's name
-            if best < OWN_SHORT and len(ranked) >= COMMON_DF:
-                continue  # mentioned by several papers: a shared term unless it is one paper's whole short name
-            owner[key], strength[key] = ranked[0]
-            users[key] = len(ranked)
-        return {"vocabulary": sorted(vocabulary), "lower_words": sorted(lower_words), "owner": owner, "strength": strength, "users": users,
-                "counts": dict(counts)}
+        return merge_parts([(contribution(papers.values()), None)])
 
     def find(self, question: str, whole: Callable[[int, int], bool] = lambda s, e: False) -> list[Mention]:
         """Papers the question names, in the order named; `whole(start, end)` says a span is a whole side."""
@@ -133,8 +100,7 @@ class NameIndex:
             return self.owner[key], key, True
         if len(key) < FUZZY_MIN - 1 or (n == 1 and key in self.vocabulary) or any(c.isdigit() for c in key):
             return None  # a real word of the corpus, or a short or numbered token: no typo guess
-        close = {k for d in {key, *_deletions(key)} for k in self._deletes.get(d, ())}
-        close = sorted(k for k in close if _osa(key, k) <= 1)
+        close = sorted(k for k in _edits1(key) if k in self.owner and len(k) >= FUZZY_MIN)
         if len(close) == 1 or (close and len({self.owner[k] for k in close}) == 1):
             return self.owner[close[0]], close[0], False
         return None
@@ -155,18 +121,16 @@ class NameIndex:
 
 
 class _Speller:
-    """One-edit spelling correction against the corpus's words (SymSpell deletions, distance 1)."""
+    """One-edit spelling correction against the corpus's words (distance 1, candidates generated per word)."""
 
     MIN_LEN = 5  # shorter words have too many one-edit neighbours to guess from
     MIN_COUNT = 2  # a correction must be a word the corpus uses at least twice
 
     def __init__(self, counts: Counter[str]):
         self.counts = counts
-        self.deletes: dict[str, list[str]] = defaultdict(list)
-        for word, n in counts.items():
-            if n >= self.MIN_COUNT and len(word) >= self.MIN_LEN and word.isalpha():
-                for d in {word, *_deletions(word)}:
-                    self.deletes[d].append(word)
+
+    def _known(self, word: str) -> bool:
+        return self.counts.get(word, 0) >= self.MIN_COUNT and len(word) >= self.MIN_LEN and word.isalpha()
 
     def correct(self, text: str, names: NameIndex) -> str:
         def fix(m: re.Match) -> str:
@@ -175,8 +139,7 @@ class _Speller:
             if len(low) < self.MIN_LEN or low in names.vocabulary or low.rstrip("s") in names.vocabulary \
                     or not low.isalpha() or names._match(word, word, 1, True):
                 return word
-            cands = {w for d in {low, *_deletions(low)} for w in self.deletes.get(d, ())}
-            cands = [w for w in cands if _osa(low, w) <= 1]
+            cands = [w for w in _edits1(low) if self._known(w)]
             return max(cands, key=lambda w: (self.counts[w], w)) if cands else word
         return re.sub(r"[A-Za-z]+", fix, text)
 
@@ -220,24 +183,66 @@ def _owned(p: StoredPaper, lower_words: set[str]) -> dict[str, float]:
     return out
 
 
-def _deletions(key: str) -> set[str]:
-    return {key[:i] + key[i + 1:] for i in range(len(key))}
+def contribution(papers: Iterable[StoredPaper]) -> dict:
+    """One batch of papers' share of the name index (JSON-able): their words, lower-case word counts and the name
+    keys each paper may own with how strongly. The lexical index saves one per segment, so a new segment's papers
+    are the only ones read when papers are added; `merge_parts` combines them."""
+    vocabulary: set[str] = set()
+    counts: Counter[str] = Counter()
+    owned = []
+    for p in papers:
+        tokens = _TOKEN.findall(f"{p.title} {p.abstract}")
+        vocabulary.update(map(str.lower, tokens))
+        counts.update(t for t in tokens if t.islower())  # corrections go to lower-case words, not to names
+        owned.append(p)
+    lower_words = set(counts)
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    for p in owned:
+        for key, score in _owned(p, lower_words).items():
+            scores[key][p.id] = max(score, scores[key].get(p.id, 0.0))
+    return {"vocabulary": sorted(vocabulary), "counts": dict(counts), "scores": scores}
 
 
-def _osa(a: str, b: str) -> int:
-    """Optimal-string-alignment distance (edits, with adjacent swaps counted as one)."""
-    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
-    for i in range(len(a) + 1):
-        d[i][0] = i
-    for j in range(len(b) + 1):
-        d[0][j] = j
-    for i in range(1, len(a) + 1):
-        for j in range(1, len(b) + 1):
-            cost = a[i - 1] != b[j - 1]
-            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-    return d[-1][-1]
+def merge_parts(parts: Iterable[tuple[dict, Container[str] | None]]) -> dict:
+    """The index state from (contribution, its live papers) pairs: only live papers own names (a removed or changed
+    paper's old words and counts stay until its segment is rebuilt: they only steer spelling)."""
+    vocabulary: set[str] = set()
+    counts: Counter[str] = Counter()
+    scores: dict[str, dict[str, float]] = defaultdict(dict)
+    for part, live in parts:
+        vocabulary.update(part["vocabulary"])
+        counts.update(part["counts"])
+        for key, by_paper in part["scores"].items():
+            for pid, score in by_paper.items():
+                if live is None or pid in live:
+                    scores[key][pid] = score
+    owner: dict[str, str] = {}
+    strength: dict[str, float] = {}
+    users: dict[str, int] = {}  # papers that use the name (own it at any strength)
+    for key, by_paper in scores.items():
+        if len(key) < 3 or sum(c.isalpha() for c in key) < 2 or not by_paper:
+            continue  # "3D", "4K", "IT": too short to name one paper
+        ranked = sorted(by_paper.items(), key=lambda kv: -kv[1])
+        best = ranked[0][1]
+        if len(ranked) > 1 and ranked[1][1] == best and best < OWN_SHORT:
+            continue  # two papers use it alike: a shared term, not one paper's name
+        if best < OWN_SHORT and len(ranked) >= COMMON_DF:
+            continue  # mentioned by several papers: a shared term unless it is one paper's whole short name
+        owner[key], strength[key] = ranked[0]
+        users[key] = len(ranked)
+    return {"vocabulary": sorted(vocabulary), "lower_words": sorted(counts), "owner": owner, "strength": strength,
+            "users": users, "counts": dict(counts)}
+
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _edits1(word: str) -> set[str]:
+    """Every string one edit from `word` (delete, adjacent swap, replace, insert): its OSA distance-1 ball, so a
+    lookup needs no precomputed neighbourhood (SymSpell's deletions cost ~8 s and much memory at 100k papers)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _ALPHABET} | {a + c + b for a, b in splits for c in _ALPHABET})
 
 
 def match_title(text: str, candidates: list[Source]) -> str | None:
