@@ -34,7 +34,7 @@ from assistant.retrieval.lexical import BM25_B, BM25_K1, TOKENIZER, LexicalIndex
 from assistant.retrieval.names import contribution
 from assistant.store import Store
 
-FORMAT = 2  # 2 added titles to docs.json; bump when the layout changes: older indexes are rebuilt from the store
+FORMAT = 3  # 2 added titles to docs.json, 3 each segment's name-index share; bump when the layout changes: older indexes are rebuilt from the store
 MANIFEST, PENDING, LOCK, NAMES_PART = "manifest.json", "pending.jsonl", "lock", "names.json"
 MERGE_SEGMENTS = 8  # more deltas than this are merged into one (each costs a vocabulary lookup per query word)
 # Deltas holding over 10% of the papers (at least 2,000) are folded into a new base: their per-segment length
