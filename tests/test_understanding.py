@@ -48,10 +48,10 @@ def _figures(items: list[dict]) -> dict:
 
 def test_paraphrase_test_split_is_understood(judged):
     f = _figures([it for it in judged if it["split"] == "test"])
-    # measured (extractive selection): 5 of 72 false refusals, 0.905 refused, P 0.907, R 0.727, kind 0.875, named 1.0
-    assert f["false_refusals"] <= 7, f
+    # measured (extractive selection): 3 of 72 false refusals, 0.905 refused, P 0.904, R 0.777, kind 0.875, named 1.0
+    assert f["false_refusals"] <= 5, f
     assert f["unanswerable_refused"] >= 0.85, f
-    assert f["precision"] >= 0.86 and f["recall"] >= 0.7, f
+    assert f["precision"] >= 0.86 and f["recall"] >= 0.74, f
     assert f["kind"] >= 0.83 and f["summary_named"] >= 0.9, f
 
 

@@ -21,6 +21,9 @@ MIN_LEXICAL = 5.0
 # Topic questions are short and broad ("unlearning papers"): on the train split of tests/data/questions_casual.jsonl
 # answerable ones reach dense >= 0.32 while off-corpus ones routed as topics score <= 0.20 (one, 0.43, passes anyway).
 MIN_DENSE_TOPIC = 0.30
+# The topic bar reads the best chunk cosine among the first 3 papers (train split: no answerable topic below 0.32,
+# off-corpus topics at most 0.20 either way; the re-rank's first paper alone scored lower for broad questions).
+TOPIC_EVIDENCE = 3
 # Topic questions take every paper whose rerank score is at least this fraction of the best one.
 TOPIC_RATIO = 0.8
 LOOKUP_AGREE = 3  # a lookup's named paper is answered from when retrieval ranks it among the best few
@@ -50,8 +53,10 @@ def select(library: Library, query: Query, u: Understanding, k: int, filters: Fi
     named = [p for p in u.papers if p in library.papers and (not filters or filters.accepts(library.papers[p]))]
     chosen = _choose(library, u, ranked, named, filters)
     refusal = None
-    top = ranked[0][1]
-    if not named and not u.scope and not answerable(top, u.kind if u.reason != BY_SHAPE else "lookup"):
+    bar = u.kind if u.reason != BY_SHAPE else "lookup"
+    # A topic has several papers: the best-matching of its first few is the evidence, not the re-rank's first.
+    top = max((s for _, s in ranked[:TOPIC_EVIDENCE]), key=lambda s: s.dense) if bar == "topic" else ranked[0][1]
+    if not named and not u.scope and not answerable(top, bar):
         refusal = Refusal("below_threshold", f"best paper scores dense {top.dense:.2f}, BM25 {top.lexical:.1f}")
     elif u.detail and not detail_present(u, chosen):
         refusal = Refusal("detail_missing", "no evidence sentence states the detail asked for")
