@@ -40,9 +40,12 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
-def words(text: str) -> list[str]:
-    """Lowercased word tokens, stop words removed, stemmed."""
+def words(text: str, parts: bool = False) -> list[str]:
+    """Lowercased word tokens, stop words removed, stemmed; with parts, a hyphenated word is followed by its parts
+    ("few-shot" -> few-shot, few, shot: the BM25 tokens, so "few shot" finds "few-shot")."""
     toks = [w.lower() for w in _WORD.findall(text)]
+    if parts:
+        toks = [p for t in toks for p in ([t, *t.split("-")] if "-" in t else [t])]
     toks = [t for t in toks if t not in _STOP and len(t) > 1]
     return _stemmer().stemWords(toks)
 

@@ -19,12 +19,18 @@ from assistant.text import words
 
 TITLE_REPEAT = 2  # the title counts twice in the BM25 document: titles name the method
 BM25_K1, BM25_B = 1.2, 0.75
-TOKENIZER = "1"  # bump when document_tokens() or text.words() change: saved indexes are then rebuilt
+TOKENIZER = "3"  # bump when bm25_words() or text.words() change: saved indexes are then rebuilt (2: compound parts)
+
+
+def bm25_words(text: str) -> list[str]:
+    """A document's BM25 tokens: words with each hyphenated word's parts after it (queries keep plain words: the
+    refusal bars are calibrated on their BM25 scale)."""
+    return words(text, parts=True)
 
 
 def document_tokens(paper: StoredPaper) -> list[str]:
     """The BM25 document of a paper."""
-    return words(" ".join([paper.title] * TITLE_REPEAT + [paper.abstract]))
+    return bm25_words(" ".join([paper.title] * TITLE_REPEAT + [paper.abstract]))
 
 
 def published_int(paper: StoredPaper) -> int:
@@ -139,7 +145,7 @@ class LexicalIndex:
         """BM25 score of every row (same order as self.ids; dead rows 0)."""
         out = np.zeros(len(self.ids), dtype=np.float32)
         n_live = len(self)
-        for tok in words(question):  # a repeated query word counts again, as in bm25s
+        for tok in words(question):  # a repeated query word counts again, as in bm25s (parts: documents only)
             parts, df = [], 0
             for off, seg in zip(self.offsets, self.segments, strict=False):
                 tid = seg.bm25.vocab_dict.get(tok)
