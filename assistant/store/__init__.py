@@ -23,6 +23,7 @@ from assistant.records import Chunk, Filters, Paper, PaperState, StoredPaper
 from assistant.settings import Settings
 
 from .codec import _PAGE, _pages, _states_from_chunks, _where, decode_paper, encode_paper  # noqa: F401
+from .counts import SQLITE_FILE, count_rows
 
 SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
 PAPERS_SUFFIX = "__papers"  # one bookkeeping row per paper: content hash and chunk count, no text
@@ -40,6 +41,7 @@ class Store:
         self.where = where  # human-readable location for messages
         self.embedder_name = embedder_name
         self.index_path = index_path  # directory of the persistent lexical index of this collection
+        self.sqlite: Path | None = None  # an embedded store's SQLite file: counted there (counts.py), not via Chroma
         self._sentence_collection = None
         self._book = None  # the bookkeeping collection; None: a read-only store of an earlier paperchat
 
@@ -120,7 +122,10 @@ class Store:
     def paper_count(self) -> int:
         """Number of papers, counted (nothing is read)."""
         legacy = self._book is None  # a read-only store of an earlier paperchat: first chunks are counted
-        return len(self.collection.get(where={"chunk": 0}, include=[])["ids"]) if legacy else self._book.count()
+        if legacy:
+            return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
+        n = count_rows(self.sqlite, self._book.name) if self.sqlite else None
+        return n if n is not None else self._book.count()
 
     def stats(self) -> dict:  # counts.sqlite_stats gives the same without opening chromadb
         """{"papers": N, "chunks": M}, counted (nothing is read)."""
@@ -128,7 +133,8 @@ class Store:
 
     def count(self) -> int:
         """Number of chunks."""
-        return self.collection.count()
+        n = count_rows(self.sqlite, self.collection.name) if self.sqlite else None
+        return n if n is not None else self.collection.count()
 
     def _open_bookkeeping(self, quiet: bool) -> None:
         """Open (or build once, from the chunks of a store written by an earlier paperchat) the bookkeeping rows."""
@@ -284,6 +290,8 @@ def open_store(settings: Settings, embedder_name: str, dimension: int, create: b
                          f"({found.get('dimension')} dims), this paperchat uses {embedder_name!r} ({dimension}) — "
                          f"ingest into a new --store directory")
     store = Store(client, collection, where, embedder_name, index_path(settings))
+    if not settings.chroma_host and (settings.store / SQLITE_FILE).is_file():
+        store.sqlite = settings.store / SQLITE_FILE
     store._open_bookkeeping(quiet)
     if not other_embedder and not store.current_embedder():
         raise StoreError(f"Store '{where}' was built with embedder {found.get('embedder')!r}, this paperchat uses "
