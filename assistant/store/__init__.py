@@ -24,8 +24,9 @@ from assistant.settings import Settings
 
 from .codec import _PAGE, _pages, _states_from_chunks, _where, decode_paper, encode_paper  # noqa: F401
 from .counts import SQLITE_FILE, count_rows
+from .sentence_files import SentenceFiles
 
-SENTENCES_SUFFIX = "__sentences"  # the collection caching sentence vectors for the re-rank and citations
+SENTENCES_SUFFIX = "__sentences"  # the cache of sentence vectors for the re-rank and citations (a directory)
 PAPERS_SUFFIX = "__papers"  # one bookkeeping row per paper: content hash and chunk count, no text
 INDEX_DIRNAME = "paperchat-lexical"  # the lexical index beside an embedded store: <store>/paperchat-lexical/<coll>
 _BY_ID = 500  # ids per Chroma get(ids=...) call
@@ -42,7 +43,7 @@ class Store:
         self.embedder_name = embedder_name
         self.index_path = index_path  # directory of the persistent lexical index of this collection
         self.sqlite: Path | None = None  # an embedded store's SQLite file: counted there (counts.py), not via Chroma
-        self._sentence_collection = None
+        self._sentence_cache: SentenceFiles | None = None
         self._book = None  # the bookkeeping collection; None: a read-only store of an earlier paperchat
 
     # -- chunks ----------------------------------------------------------------------------------------------
@@ -174,51 +175,34 @@ class Store:
                 best[pid] = (cos, dict(meta))
         return best
 
-    # -- sentence vectors: a cache beside the chunks, filled at query time, kept across processes ----------
-    def _sentences(self):
-        if self._sentence_collection is None:
-            self._sentence_collection = self.client.get_or_create_collection(
-                f"{self.collection.name}{SENTENCES_SUFFIX}", metadata=dict(self.collection.metadata or {}),
-                configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
-        return self._sentence_collection
+    # -- sentence vectors: a cache beside the lexical index (files, not Chroma: sentence_files.py says why) -------
+    def _sentence_files(self) -> SentenceFiles:
+        if self._sentence_cache is None:
+            root = (self.index_path.parent / f"{self.index_path.name}{SENTENCES_SUFFIX}" if self.index_path
+                    else Path(self.where) / f"paperchat{SENTENCES_SUFFIX}")
+            self._sentence_cache = SentenceFiles(root)
+        return self._sentence_cache
 
     def load_sentences(self, keys: list[str]) -> dict[str, tuple[list[str], np.ndarray]]:
         """Cached sentences and vectors by paper key ("id@content_hash"); unknown keys are left out."""
-        found: dict[str, list[tuple[int, str, np.ndarray]]] = {}
-        for start in range(0, len(keys), 500):
-            try:
-                page = self._sentences().get(where={"key": {"$in": keys[start:start + 500]}},
-                                             include=["documents", "embeddings", "metadatas"])
-            except Exception as exc:  # chromadb raises many types; callers treat the cache as optional
-                raise StoreError(f"cannot read cached sentence vectors from '{self.where}': {exc}") from exc
-            for doc, vec, meta in zip(page["documents"], page["embeddings"], page["metadatas"], strict=True):
-                found.setdefault(str(meta["key"]), []).append((int(meta["i"]), doc or "", vec))
-        out = {}
-        for key, rows in found.items():
-            rows.sort(key=lambda r: r[0])
-            if int(rows[0][0]) == 0 and len(rows) == int(rows[-1][0]) + 1:  # only complete sets
-                out[key] = ([r[1] for r in rows], np.asarray([r[2] for r in rows], dtype=np.float32))
-        return out
+        try:
+            return self._sentence_files().load(keys)
+        except OSError as exc:  # callers treat the cache as optional
+            raise StoreError(f"cannot read cached sentence vectors of '{self.where}': {exc}") from exc
 
     def save_sentences(self, papers: list[tuple[str, str, list[str], np.ndarray]]) -> None:
         """Keep papers' sentence vectors, given as (key, paper_id, sentences, vectors), in one write."""
-        ids, docs, vecs, metas = [], [], [], []
-        for key, paper_id, sentences, vectors in papers:
-            ids += [f"{key}#{i}" for i in range(len(sentences))]
-            docs += sentences
-            vecs += vectors.tolist()
-            metas += [{"key": key, "paper_id": paper_id, "i": i} for i in range(len(sentences))]
-        if not ids:
-            return
         try:
-            self._sentences().upsert(ids=ids, documents=docs, embeddings=vecs, metadatas=metas)
-        except Exception as exc:  # e.g. a read-only store directory
-            raise StoreError(f"cannot cache sentence vectors in '{self.where}': {exc}") from exc
+            self._sentence_files().save(papers)
+        except OSError as exc:  # e.g. a read-only store directory
+            raise StoreError(f"cannot cache sentence vectors of '{self.where}': {exc}") from exc
 
     def delete_sentences(self, paper_ids: list[str]) -> None:
         """Drop the cached sentence vectors of changed or removed papers."""
-        for start in range(0, len(paper_ids), 500):
-            self._sentences().delete(where={"paper_id": {"$in": paper_ids[start:start + 500]}})
+        try:
+            self._sentence_files().drop(paper_ids)
+        except OSError:
+            pass  # a read-only cache: the keys carry the content hash, so a changed paper misses anyway
 
     # -- which embedder wrote the vectors ---------------------------------------------------------------------
     def current_embedder(self) -> bool:
@@ -227,11 +211,7 @@ class Store:
 
     def mark_current_embedder(self, dimension: int) -> None:
         """Record that every vector is now from this paperchat's embedder; cached sentence vectors are dropped."""
-        try:
-            self.client.delete_collection(f"{self.collection.name}{SENTENCES_SUFFIX}")
-        except Exception:  # chromadb raises NotFoundError/ValueError variants when there is none
-            pass
-        self._sentence_collection = None
+        self._sentence_files().clear()
         self.collection.modify(metadata={"embedder": self.embedder_name, "dimension": dimension})
 
 
