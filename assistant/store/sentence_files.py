@@ -1,9 +1,9 @@
 """Sentence vectors cached in files beside the lexical index instead of a Chroma collection.
 
-A paperchat killed while Chroma flushed the sentence collection's HNSW segment (the UI warms that cache in the
-background) left a truncated segment after which every Chroma write in that store crashed the process with SIGSEGV
-(chroma-core/chroma#7238; seen on three bench stores). A cache must not be able to break the store, so it lives
-in plain files whose every write is atomic:
+When this cache was a Chroma collection, stores whose `serve` was killed while warming it (the scale bench does)
+became unwritable: every later Chroma write crashed with SIGSEGV, and the sentence collection's HNSW segment was
+truncated, the shape of chroma-core/chroma#7238. A cache must not be able to break the store, so it lives in
+plain files whose every write is atomic:
 
     <root>/shard-<seq>-<rand>.npy    float32 vectors of one save, fsynced, then renamed into place
     <root>/shard-<seq>-<rand>.json   {"papers": [[key, paper_id, first_row, end_row, sentences], ...]}, written last
