@@ -94,6 +94,7 @@ def _answer_row(items: list[dict]) -> dict:
         "seconds_p50": percentile(seconds, 50),
         "seconds_p95": percentile(seconds, 95),
         "first_token_ms_mean": mean(first),
+        "fallbacks": sum(it.get("fallback", False) for it in items),
     }
 
 
@@ -134,6 +135,8 @@ def eval_questions(assistant, questions: list[Question], answers: bool = False) 
                          "routed_kind": answer.kind, "citations": [c.id for c in answer.citations],
                          "cited": len({c.id for c in answer.citations}), "cited_correct": len(keys),
                          "first_token_ms": answer.timings.first_token_ms,
+                         # The LLM wrote (a first token) but its text lost to the verified draft.
+                         "fallback": bool(answer.extractive and answer.timings.first_token_ms is not None),
                          "refusal": answer.refusal.reason if answer.refusal else None})
         log.info("%s done", q.id)
         details.append(item)

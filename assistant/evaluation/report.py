@@ -37,12 +37,13 @@ def _print_questions(metrics: dict) -> None:
                  _fmt(r["citation_precision_macro"]), _fmt(r["citation_recall_macro"]),
                  f"{r['false_refusals']}/{r['answerable']}" if r["answerable"] else "—",
                  _fmt(r["refusal_rate_unanswerable"], 2), _fmt(r["seconds_mean"], 2), _fmt(r["seconds_p50"], 2),
-                 _fmt(r["seconds_p95"], 2), _fmt(r["first_token_ms_mean"], 0)]
+                 _fmt(r["seconds_p95"], 2), _fmt(r["first_token_ms_mean"], 0), r.get("fallbacks", 0)]
                 for kind, r in metrics["answers"].items()]
         print()
         print("Answers (cited papers vs gold: micro = pooled over all citations, macro = mean per question)")
         print(format_table(["kind", "n", "P micro", "R micro", "P macro", "R macro", "false refusals",
-                            "refuse unans.", "mean s", "p50 s", "p95 s", "1st token ms"], rows))
+                            "refuse unans.", "mean s", "p50 s", "p95 s", "1st token ms", "fallbacks"], rows))
+        print("fallbacks: answers whose LLM text failed verification and were replaced by the verified draft")
 
 
 def _print_beir(metrics: dict, folder: Path, split: str) -> None:
