@@ -123,10 +123,7 @@ class Store:
     def paper_count(self) -> int:
         """Number of papers, counted (nothing is read)."""
         legacy = self._book is None  # a read-only store of an earlier paperchat: first chunks are counted
-        if legacy:
-            return len(self.collection.get(where={"chunk": 0}, include=[])["ids"])
-        n = count_rows(self.sqlite, self._book.name) if self.sqlite else None
-        return n if n is not None else self._book.count()
+        return len(self.collection.get(where={"chunk": 0}, include=[])["ids"]) if legacy else self._count(self._book)
 
     def stats(self) -> dict:  # counts.sqlite_stats gives the same without opening chromadb
         """{"papers": N, "chunks": M}, counted (nothing is read)."""
@@ -134,8 +131,12 @@ class Store:
 
     def count(self) -> int:
         """Number of chunks."""
-        n = count_rows(self.sqlite, self.collection.name) if self.sqlite else None
-        return n if n is not None else self.collection.count()
+        return self._count(self.collection)
+
+    def _count(self, collection) -> int:
+        """Records of a collection: from the SQLite file of an embedded store, else (or if it cannot tell) Chroma."""
+        n = count_rows(self.sqlite, collection.name) if self.sqlite else None
+        return n if n is not None else collection.count()
 
     def _open_bookkeeping(self, quiet: bool) -> None:
         """Open (or build once, from the chunks of a store written by an earlier paperchat) the bookkeeping rows."""

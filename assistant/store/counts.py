@@ -21,11 +21,15 @@ _META = ("SELECT m.key, m.str_value, m.int_value FROM collection_metadata m JOIN
          "WHERE c.name = ?")
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)
+
+
 def count_rows(path: Path, collection: str) -> int | None:
     """Records in one collection of an embedded store's file (what `collection.count()` returns; at 100k papers
     that call took 0.16 s, this one ~20 ms), or None when the file cannot tell."""
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)) as db:
+        with closing(_read_only(path)) as db:
             return int(db.execute(_COUNT, (collection,)).fetchone()[0])
     except sqlite3.Error:
         return None
@@ -37,7 +41,7 @@ def sqlite_stats(settings: Settings, embedder_name: str, papers_suffix: str) -> 
     if settings.chroma_host or not path.is_file():
         return None
     try:
-        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=0.2)) as db:
+        with closing(_read_only(path)) as db:
             meta = {k: s if s is not None else i for k, s, i in db.execute(_META, (settings.collection,))}
             book = {k: s if s is not None else i for k, s, i in db.execute(_META, (settings.collection + papers_suffix,))}
             chunks = db.execute(_COUNT, (settings.collection,)).fetchone()[0]

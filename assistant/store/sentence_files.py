@@ -65,7 +65,7 @@ class SentenceFiles:
         _write_shard(self.root, papers, _name("shard"))
         with self._lock:
             self._scan()
-        if len(self._shards()) > MERGE_AT:
+        if len(self._listing("shard")) > MERGE_AT:
             self._merge()
 
     def drop(self, paper_ids: list[str]) -> None:
@@ -86,25 +86,22 @@ class SentenceFiles:
             self._dropped.clear()
 
     # -- reading and merging ------------------------------------------------------------------------------
-    def _shards(self) -> list[str]:
+    def _listing(self, kind: str) -> list[str]:
+        """Names of the complete shards ("shard") or drop lists ("drop"), oldest first."""
         try:
-            return sorted(p.stem for p in self.root.glob("shard-*.json"))
+            return sorted(p.stem for p in self.root.glob(f"{kind}-*.json"))
         except OSError:
             return []
 
     def _scan(self) -> None:
-        try:
-            drops = sorted(p.stem for p in self.root.glob("drop-*.json"))
-        except OSError:
-            drops = []
-        for name in [d for d in drops if d not in self._seen]:
+        for name in [d for d in self._listing("drop") if d not in self._seen]:
             try:
                 for pid in json.loads((self.root / f"{name}.json").read_text(encoding="utf-8")):
                     self._dropped[pid] = max(_seq(name), self._dropped.get(pid, -1))
                 self._seen.add(name)
             except (OSError, ValueError):
                 continue  # merged away meanwhile: its effect is in the merged shard
-        for name in [s for s in self._shards() if s not in self._seen]:
+        for name in [s for s in self._listing("shard") if s not in self._seen]:
             try:
                 rows = json.loads((self.root / f"{name}.json").read_text(encoding="utf-8"))["papers"]
                 self._vectors[name] = np.load(self.root / f"{name}.npy", mmap_mode="r")
@@ -123,7 +120,7 @@ class SentenceFiles:
             try:
                 with self._lock:
                     self._scan()
-                    shards, drops = self._shards(), sorted(p.stem for p in self.root.glob("drop-*.json"))
+                    shards, drops = self._listing("shard"), self._listing("drop")
                     live = {k: e for k, e in self._entries.items()
                             if e[0] in shards and _seq(e[0]) > self._dropped.get(e[1], -1)}
                     papers = [(k, e[1], e[4], np.asarray(self._vectors[e[0]][e[2]:e[3]])) for k, e in live.items()]
