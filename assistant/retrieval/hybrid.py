@@ -101,7 +101,7 @@ def load_names(store: Store, lexical: LexicalIndex, papers: PaperMap) -> NameInd
             return NameIndex(papers, saved["state"])
     except (OSError, ValueError, KeyError):
         pass  # missing, stale or unreadable: rebuilt below
-    parts = name_parts(store)
+    parts = name_parts(lexical)
     state = merge_parts(parts) if parts is not None else NameIndex.build_state(papers)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -60,22 +60,18 @@ def open_index(store: Store, quiet: bool = True) -> LexicalIndex:
             return _Files(store, Path(tmp), quiet).current(mmap=False)
 
 
-def name_parts(store: Store) -> list[tuple[dict, set[str]]] | None:
-    """Each segment's share of the name index with the segment's live papers, oldest first; None when a segment
-    has none (an index written before shares existed)."""
-    m = _Files(store, store.index_path, quiet=True).manifest()
-    if m is None:
-        return None
+def name_parts(lexical: LexicalIndex) -> list[tuple[dict, set[str]]] | None:
+    """Each loaded segment's share of the name index with its live papers, oldest first; None when a segment has
+    none (built in memory, written before shares existed, or compacted away meanwhile)."""
     out = []
-    try:
-        for e in m["segments"]:
-            d = store.index_path / e["dir"]
-            ids = json.loads((d / "docs.json").read_text(encoding="utf-8"))["ids"]
-            dead = set(e.get("dead", []))
-            out.append((json.loads((d / NAMES_PART).read_text(encoding="utf-8")),
-                        {pid for row, pid in enumerate(ids) if row not in dead}))
-    except (OSError, ValueError, KeyError):
-        return None
+    for seg in lexical.segments:
+        if seg.path is None:
+            return None
+        try:
+            part = json.loads((seg.path / NAMES_PART).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        out.append((part, {pid for pid, dead in zip(seg.ids, seg.dead, strict=True) if not dead}))
     return out
 
 
@@ -136,7 +132,7 @@ class _Files:
         dead = np.zeros(len(docs["ids"]), dtype=bool)
         dead[np.asarray(entry.get("dead", []), dtype=np.int64)] = True
         return Segment(load_bm25(d, mmap=mmap), docs["ids"], docs["hashes"], np.load(d / "dates.npy"), dead,
-                       docs["titles"])
+                       docs["titles"], d)
 
     def pending(self) -> list[str]:
         try:

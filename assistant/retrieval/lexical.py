@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +61,7 @@ class Segment:
     dates: np.ndarray  # int32 YYYYMMDD per row
     dead: np.ndarray  # bool per row: removed or replaced by a later segment
     titles: list[str] | None = None  # for listing papers without reading them
+    path: Path | None = None  # the saved segment's directory (None: built in memory)
 
     @property
     def n(self) -> int:
