@@ -54,8 +54,8 @@ def _state(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[0]
 
 
-def _group(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in a process group."""
+def _live(field: int, value: int) -> list[int]:
+    """Live (non-zombie) processes whose /proc stat field (after the name: 1 = parent, 2 = process group) is value."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -63,9 +63,14 @@ def _group(pgid: int) -> list[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
+            if int(fields[field]) == value and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
+
+
+def _group(pgid: int) -> list[int]:
+    """Live processes in a process group."""
+    return _live(2, pgid)
 
 
 def _gone(pid: int, timeout: float) -> bool:
@@ -120,17 +125,7 @@ def test_server_dies_with_its_owner(gguf, how, busy, tmp_path):
 
 def _children() -> list[int]:
     """Our live child processes."""
-    me = os.getpid()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and fields[0] != "Z":
-                found.append(int(entry.name))
-    return found
+    return _live(1, os.getpid())
 
 
 def test_prewarm_from_many_threads_starts_one_server_that_answers(gguf):
