@@ -21,10 +21,12 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import assistant  # noqa: F401  (offline environment first)
-from assistant.errors import LLMError
-from assistant.llm import LLM, NATIVE, PYTHON, ServerOptions
-from assistant.settings import load_settings
+from assistant import offline
+
+offline.apply()  # before the third-party imports read the environment
+from assistant.errors import LLMError  # noqa: E402
+from assistant.llm import LLM, NATIVE, PYTHON, ServerOptions  # noqa: E402
+from assistant.settings import load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT.parent / "shared" / "eval" / "dev_questions.jsonl"
@@ -106,7 +108,7 @@ def _questions(n: int) -> list[dict]:
 
 def demo_store(store: Path) -> Path:
     """A store holding the demo corpus (ingested once into `store`)."""
-    from ingest.pipeline import ingest_paths
+    from assistant.corpus import ingest_paths
 
     if not store.exists():
         ingest_paths([ROOT / "data" / "demo" / "daily-papers.txt"], load_settings(store=store))
@@ -115,7 +117,7 @@ def demo_store(store: Path) -> Path:
 
 def capture_prompts(n: int, store: Path) -> list[Prompt]:
     """The system+user prompts the current answer path sends for n answerable dev questions."""
-    from assistant.answer import Assistant
+    from assistant.service import Assistant
 
     recorder = _Recorder()
     bot = Assistant(load_settings(store=demo_store(store), extractive=False), llm=recorder)

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.verify import SUPPORTED, Verifier, missing_detail
+from assistant import offline
+
+offline.apply()  # the --baseline check embeds: no tokenizer or model download
+from assistant.verify import SUPPORTED, Verifier, missing_detail  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT.parent / "shared" / "eval" / "external" / "scifact" / "original"
@@ -87,8 +90,7 @@ def time_single(verifier: Verifier, items, n: int = 40) -> float:
 
 def baseline_labels(items) -> list[str]:
     """Today's resemblance check on the same items (needs the shared venv: llama-index, PyStemmer)."""
-    from assistant.cite import SUPPORT_THRESHOLD, CitableSource, support_scores
-
+    from assistant.answering.cite import SUPPORT_THRESHOLD, CitableSource, support_scores
     from assistant.embed import MiniLMEmbedding
 
     emb = MiniLMEmbedding()
