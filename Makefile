@@ -12,9 +12,10 @@ export ANONYMIZED_TELEMETRY=False
 
 setup: $(STAMP)
 
-# The llama.cpp runtime's wheel (a 4 s download, or a 7-9 min source build) is fetched while pip installs the rest;
-# the last pip run resolves both together.
-$(STAMP): pyproject.toml scripts/llama_wheel.sh
+# The llama.cpp runtime's wheel (the prebuilt one, a 4 s download, unless a source build is cached) is fetched while
+# pip installs the rest; the last pip run resolves both together. On AVX-512 VNNI CPUs llama_upgrade.sh then builds
+# the faster source runtime in the background, at nice 19 (see scripts/llama_wheel.sh).
+$(STAMP): pyproject.toml scripts/llama_wheel.sh scripts/llama_upgrade.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	PYTHON=$(PY) scripts/llama_wheel.sh > $(VENV)/.llama-wheel & \
@@ -22,6 +23,7 @@ $(STAMP): pyproject.toml scripts/llama_wheel.sh
 	  $(VENV)/bin/pip install -q "$$(cat $(VENV)/.llama-wheel)" -e ".[local,dev]"
 	$(VENV)/bin/paperchat setup
 	touch $(STAMP)
+	nohup scripts/llama_upgrade.sh > $(VENV)/llama-build.log 2>&1 &
 
 run: setup
 	$(VENV)/bin/paperchat serve --demo $(DEMO)
