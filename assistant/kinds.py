@@ -27,11 +27,11 @@ class Kind:
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("lookup", evidence_per_paper=3, max_tokens=120, sentences="2 to 3 sentences", extractive_take=2, max_papers=1),
-    Kind("comparative", evidence_per_paper=3, max_tokens=220, sentences="3 to 5 sentences", extractive_take=2, max_papers=4,
+    Kind("comparative", evidence_per_paper=3, max_tokens=160, sentences="3 to 5 sentences", extractive_take=2, max_papers=4,
          table=True),
-    Kind("summary", evidence_per_paper=5, max_tokens=200, sentences="3 to 5 sentences", extractive_take=0, max_papers=1,
+    Kind("summary", evidence_per_paper=5, max_tokens=160, sentences="3 to 5 sentences", extractive_take=0, max_papers=1,
          lead_bonus=0.15),
-    Kind("topic", evidence_per_paper=2, max_tokens=200, sentences="one sentence per paper", extractive_take=1, max_papers=8),
+    Kind("topic", evidence_per_paper=2, max_tokens=160, sentences="one sentence per paper", extractive_take=1, max_papers=8),
 )}
 DEFAULT_KIND = "lookup"
 

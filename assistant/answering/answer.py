@@ -94,7 +94,7 @@ class Answerer:
             yield Event("answer", answer=draft)
             return
         yield Event("draft", answer=draft)
-        yield from self._phrase(work, draft)
+        yield from self._phrase(work, draft, quotes)
 
     def _prepare(self, u: Understanding, query: Query, sel: Selection, t0: float, retrieve_ms: float) -> _Work:
         chosen = list(sel.chosen)
@@ -108,12 +108,12 @@ class Answerer:
         table = verifier.table(self.tables.build(chosen, numbers)) if get_kind(u.kind).table else None
         return _Work(u, query, sel, numbers, evidence, citable, verifier, table, t0, retrieve_ms)
 
-    def _phrase(self, work: _Work, draft: Answer) -> Iterator[Event]:
+    def _phrase(self, work: _Work, draft: Answer, quotes: list[Sentence]) -> Iterator[Event]:
         system, user = messages(self.prompts, work.u.kind, work.u.standalone, list(work.selection.chosen),
                                 work.numbers, work.evidence)
         text, first_token_ms, done = "", None, _Verified(work, self.library)
         try:
-            for delta in phrase(self._llm(), system, user, work.u.kind):
+            for delta in phrase(self._llm(), system, user, work.u.kind, _titles(work)):
                 if first_token_ms is None:
                     first_token_ms = _ms(work.t0)
                 text += delta
@@ -132,8 +132,8 @@ class Answerer:
                       "The model's answer could not be checked against the abstracts: showing the evidence.")
             yield Event("answer", answer=_fallback(draft, notice, first_token_ms, work.t0))
             return
-        yield Event("answer", answer=self._finish(work, sentences, "", False, first_token_ms,
-                                                  draft.timings.first_sentence_ms))
+        yield Event("answer", answer=self._finish(work, sentences + _uncovered(sentences, quotes), "", False,
+                                                  first_token_ms, draft.timings.first_sentence_ms))
 
     def _finish(self, work: _Work, sentences: list[Sentence], notice: str, extractive: bool,
                 first_token_ms: float | None, first_sentence_ms: float | None) -> Answer:
@@ -174,14 +174,20 @@ class _Verified:
         return new
 
     def all(self, text: str) -> list[Sentence]:
-        """Every sentence of the final text, verified."""
-        if self._consumed < len(text):
-            self.done += self._verify(text[self._consumed:])
-            self._consumed = len(text)
+        """Every sentence of the final text, verified; a last sentence the token budget cut off is dropped."""
+        rest = text[self._consumed:]
+        if self.done and rest.strip() and not _ENDED.search(rest):
+            rest = ""
+        if rest:
+            self.done += self._verify(rest)
+        self._consumed = len(text)
         return self.done
 
     def _verify(self, text: str) -> list[Sentence]:
         return self.work.verifier.sentences(attribute(text, self.work.citable, self.library.embed))
+
+
+_ENDED = re.compile(r"[.!?][\"')]?(?:\s*\[[\d,;\s-]+\])*[.]?\s*$")  # text that ends a sentence
 
 
 def _last_boundary(text: str) -> int:
@@ -210,6 +216,18 @@ def _cite_columns(citations: list[Citation], papers: list[Source]) -> list[Citat
 
 def _standalone(u: Understanding) -> str:
     return u.standalone if u.standalone != u.question else ""
+
+
+def _uncovered(sentences: list[Sentence], quotes: list[Sentence]) -> list[Sentence]:
+    """The verified extracts of the selected papers the LLM's text does not cite: a topic answer lists every paper
+    selection found even when the model wrote about fewer (dev topic questions: it cited 7 of 11 gold papers)."""
+    cited = {n for s in sentences if s.supported for n in s.citations}
+    return [q for q in quotes if q.supported and q.citations and not set(q.citations) & cited]
+
+
+def _titles(work: _Work) -> dict[int, str]:
+    """The number and title of every source the prompt lists."""
+    return {work.numbers[p.id]: p.title for p in work.selection.chosen}
 
 
 def _ms(t0: float) -> float:
