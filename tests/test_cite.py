@@ -55,7 +55,7 @@ def test_scripted_reply_uncitable_sentence_is_flagged_and_can_be_dropped(sources
              "The authors trained it for three weeks on a quantum computer in Antarctica [1].")
     sents = attribute(reply, sources, embedder.embed)
     assert [s.supported for s in sents] == [True, False]
-    assert sents[1].citations == ()
+    assert sents[1].citations == (1,)  # the paper it cites is what verification judges it against
     assert "[unsupported]" in render(sents, "flag")
     assert "Antarctica" not in render(sents, "drop")
 

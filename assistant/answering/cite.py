@@ -123,7 +123,11 @@ def attribute(text: str, sources: list[CitableSource], embed: Callable[[list[str
         best_i = int(np.argmax([s for s, _ in scores]))
         best, evidence = scores[best_i]
         if best < threshold:
-            result.append(Sentence(sent, (), False, "", round(best, 3), "not_enough_info"))
+            # Resemblance only proposes the paper; entailment (the verification stage) decides. A faithful sentence
+            # that joins several evidence sentences in new words resembles none of them: the paper it cites (else
+            # the most similar one) is the premise it is judged against.
+            cited = [n for n in dict.fromkeys(claimed) if n in by_n] or [sources[best_i].n]
+            result.append(Sentence(sent, tuple(cited), False, "", round(best, 3), "not_enough_info"))
             continue
         keep = [n for n in dict.fromkeys(claimed) if n in by_n
                 and scores[by_n[n]][0] >= threshold and scores[by_n[n]][0] >= best - KEEP_MARGIN]
