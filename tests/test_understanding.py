@@ -48,17 +48,17 @@ def _figures(items: list[dict]) -> dict:
 
 def test_paraphrase_test_split_is_understood(judged):
     f = _figures([it for it in judged if it["split"] == "test"])
-    # measured (extractive selection): 3 of 72 false refusals, 0.905 refused, P 0.904, R 0.777, kind 0.875, named 1.0
-    assert f["false_refusals"] <= 5, f
+    # measured (extractive selection): 1 of 72 false refusals, 0.905 refused, P 0.913, R 0.868, kind 0.889, named 1.0
+    assert f["false_refusals"] <= 2, f
     assert f["unanswerable_refused"] >= 0.85, f
-    assert f["precision"] >= 0.86 and f["recall"] >= 0.74, f
-    assert f["kind"] >= 0.83 and f["summary_named"] >= 0.9, f
+    assert f["precision"] >= 0.88 and f["recall"] >= 0.84, f
+    assert f["kind"] >= 0.85 and f["summary_named"] >= 0.9, f
 
 
 @pytest.mark.parametrize("style", ["formal", "casual_lower", "typo", "terse", "imperative", "long_context"])
 def test_every_style_is_answered(judged, style):
     f = _figures([it for it in judged if it["style"] == style])
-    assert f["false_refusals"] <= 3 and f["recall"] >= 0.65, f
+    assert f["false_refusals"] <= 1 and f["recall"] >= 0.78, f  # measured: at most 1, recall 0.81-0.96
 
 
 def test_casual_summary_names_the_paper_and_is_never_refused(extractive_assistant):

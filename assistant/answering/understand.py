@@ -41,6 +41,18 @@ _ASKS_WHICH = re.compile(
     r"^\s*(?:which|what)\s+(?!(?:papers|works|studies|ones|articles|methods|approaches|datasets)\b)(?:[\w-]+\s+){0,3}?"
     r"(?:paper|one|method|approach|work|model|pipeline|framework|attack|variant|benchmark|dataset|system|technique|"
     r"study|algorithm|loss)\b(?!s)|^\s*(?:is there|how can)\b", re.IGNORECASE)
+# The words the cues above look for, as typed: a typo of one ("anythng", "papres", "sumarize") is corrected to it
+# before routing, as the corpus's own words are (the speller's vocabulary holds corpus words only).
+CUE_WORDS = frozenset("""anything everything papers works studies articles methods approaches datasets summary
+summarize summarise overview explain describe compare comparison compared versus difference differences differ
+contrast similarities similarity between choose choosing""".split())
+# Words that ask for papers rather than name a topic, from the train split's topic questions and common request
+# phrasing; what is left of a topic question are its terms.
+_REQUEST = set(words("""all the a an any papers paper pls please plz anything everything every on about got have has
+you do here in give me list show find which what ones one works work studies study articles that this these those deal
+deals handle handles touch touches it stuff things thing related relevant fit fits is are there of for or and some
+propose proposes new use uses using i'm writing section need looking surveying project method methods approach
+approaches model models"""))
 _FILLER = set(words("paper pls please thanks thank quick short tell me give summary about can could you just the "
                     "is was whats what's do does did on of in ok okay hey hi so"))
 
@@ -93,6 +105,7 @@ class Understanding:
     papers: tuple[str, ...] = ()  # ids the question names or refers to, in the order named
     scope: tuple[str, ...] = ()  # a follow-up picking among earlier papers ("which of those ..."): their ids
     details: tuple[str, ...] = ()  # which DETAILS families are asked
+    terms: tuple[str, ...] = ()  # a topic's own words (stems), without the words that ask for papers
 
 
 def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: str | None = None,
@@ -101,7 +114,7 @@ def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: 
     papers = library.papers if library is not None else {}
     first = _mentions(library, question)
     r = resolve(question, history, papers, [m.pid for m in first])
-    standalone = library.names.respell(r.standalone) if library is not None else r.standalone
+    standalone = library.names.respell(r.standalone, CUE_WORDS) if library is not None else r.standalone
     mentions = _mentions(library, standalone) if standalone != question else first
     if r.scope:  # the earlier papers are listed in the rewrite to pick among, not named
         mentions = first
@@ -116,8 +129,15 @@ def understand(question: str, history: Sequence[tuple[str, Answer]] = (), kind: 
         routed, reason = kind, "kind given by the caller"
     # A detail is asked of a paper the question names or refers to ("what licence does X use").
     asked = detail_families(standalone, mentions) if routed == DEFAULT_KIND and named else ()
+    terms = topic_terms(standalone) if routed == "topic" else ()
     return Understanding(question, standalone, routed, reason, tuple(side_texts), bool(asked), tuple(named),
-                         r.scope, asked)
+                         r.scope, asked, terms)
+
+
+def topic_terms(text: str) -> tuple[str, ...]:
+    """The stems of a topic question that name the topic ("give me all the papers on domain adaptation" ->
+    domain, adapt)."""
+    return tuple(dict.fromkeys(w for w in words(text) if w not in _REQUEST))
 
 
 def _several_close(library: Library, text: str) -> bool:

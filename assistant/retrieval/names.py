@@ -105,9 +105,10 @@ class NameIndex:
             return self.owner[close[0]], close[0], False
         return None
 
-    def respell(self, question: str) -> str:
-        """The question with misspelt words (not in the corpus, one edit from a corpus word) corrected."""
-        return self._spelling.correct(question, self)
+    def respell(self, question: str, known: frozenset[str] = frozenset()) -> str:
+        """The question with misspelt words (not in the corpus, one edit from a corpus word or from `known`, the
+        words the caller's own wording cues look for) corrected."""
+        return self._spelling.correct(question, self, known)
 
     def resolve(self, question: str, search: Callable[[str], list[Source]] | None = None) -> list[str]:
         """Paper ids the question names (quoted titles and names), in the order named."""
@@ -132,15 +133,15 @@ class _Speller:
     def _known(self, word: str) -> bool:
         return self.counts.get(word, 0) >= self.MIN_COUNT and len(word) >= self.MIN_LEN and word.isalpha()
 
-    def correct(self, text: str, names: NameIndex) -> str:
+    def correct(self, text: str, names: NameIndex, known: frozenset[str] = frozenset()) -> str:
         def fix(m: re.Match) -> str:
             word = m.group()
             low = word.lower()
             if len(low) < self.MIN_LEN or low in names.vocabulary or low.rstrip("s") in names.vocabulary \
-                    or not low.isalpha() or names._match(word, word, 1, True):
+                    or low in known or not low.isalpha() or names._match(word, word, 1, True):
                 return word
-            cands = [w for w in _edits1(low) if self._known(w)]
-            return max(cands, key=lambda w: (self.counts[w], w)) if cands else word
+            cands = [w for w in _edits1(low) if w in known or self._known(w)]
+            return max(cands, key=lambda w: (w in known, self.counts[w], w)) if cands else word
         return re.sub(r"[A-Za-z]+", fix, text)
 
 
