@@ -7,6 +7,7 @@ both alike). Prints numbers, asserts nothing.
     python scripts/bench.py              # ~15 min: 1,500 SciFact abstracts, 300 test queries, 5 cold runs each
     python scripts/bench.py --quick      # ~4 min: 300 abstracts, 60 queries, 3 cold runs, no full-corpus nDCG
     python scripts/bench.py --textbook-full   # also the textbook's nDCG@10 on all of SciFact (index cached)
+    python scripts/bench.py --no-llm          # without the answer rows (embedded LLM, real Chromium; ~6 min)
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ HEAVY = ("llama_index.core", "gradio", "openai", "chromadb", "onnxruntime", "tok
          "bibtexparser", "pandas", "torch", "transformers")
 # Issue 14's targets, shown beside the figures.
 TARGETS = {"ingest": "≥ 1.6×", "reingest": "≥ 2,000/s", "stats": "≤ 1.0 s", "above_floor": "≤ 0.7 s",
-           "ndcg": "no regression"}
+           "ndcg": "no regression", "first_verified": "≤ 1.0 s p50", "first_token": "≤ 4 s p50, ≤ 6 s p95",
+           "full": "≤ 8 s p50, ≤ 15 s p95", "fallbacks": "≤ 1 in 10", "cold_first_token": "≤ 10 s"}
+DEMO = ROOT / "data" / "demo" / "daily-papers.txt"
 
 
 def cpu_model() -> str:
@@ -167,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm-queries", type=int, default=50, help="queries timed warm")
     parser.add_argument("--cold-runs", type=int, help="cold processes per command (default 5)")
     parser.add_argument("--no-beir", action="store_true", help="skip `paperchat eval --beir` on all of SciFact")
+    parser.add_argument("--no-llm", action="store_true", help="skip the answer rows (embedded LLM, browser)")
+    parser.add_argument("--questions", type=int, default=8, help="dev questions timed per answer figure")
     parser.add_argument("--textbook-full", action="store_true",
                         help="also the textbook retriever's nDCG@10 on all of SciFact (first run builds its index)")
     args = parser.parse_args(argv)
@@ -322,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                      ratio(m["assistant"]["nDCG@10"], t_full), f"{m['assistant']['nDCG@10']:.3f} "
                      f"(hybrid alone {m['hybrid']['nDCG@10']:.3f})",
                      f"{t_full:.3f}" if t_full else "(--textbook-full)", "0.730 before", fmt_range([l0, r.load])])
+    if not (args.no_llm or args.quick):
+        answers(tmp, env, args.questions, add, notes)
     print(f"\nTotal {time.perf_counter() - started:.0f} s; load average at end {load():.1f}\n", flush=True)
     print(f"CPU: {cpu_model()}")
     print("| figure | paperchat / textbook | paperchat | textbook | target | load |")
@@ -332,6 +339,48 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         print(f"- {note}")
     return 0
+
+
+def answers(tmp: Path, env: dict, n: int, add, notes: list[str]) -> None:
+    """The answer rows on the demo corpus: paperchat only (the textbook recipe has no verified answer path)."""
+    store = tmp / "demo"
+    r = timed([PY, "-m", "assistant.cli", "ingest", str(DEMO), "--store", str(store), "--quiet"], env)
+    l0 = load()
+    report = tmp / "answers.json"
+    timed([PY, str(ROOT / "scripts" / "bench_answer.py"), "--n", str(n), "--store", str(store), "--report",
+           str(report)], env)
+    a = json.loads(report.read_text())
+    loads = fmt_range([l0, load()])
+    label = f"({a['n']} dev questions, warm, in-process)"
+    add([f"first verified sentence, s {label}", "—", f"p50 {a['first_sentence_p50_ms'] / 1000:.2f}, p95 "
+         f"{a['first_sentence_p95_ms'] / 1000:.2f}", "—", TARGETS["first_verified"], loads])
+    add([f"LLM first token, s {label}", "—", f"p50 {a['first_token_p50_ms'] / 1000:.2f}, p95 "
+         f"{a['first_token_p95_ms'] / 1000:.2f}", "—", TARGETS["first_token"], loads])
+    add([f"full LLM answer, s {label}", "—", f"p50 {a['full_answer_p50_ms'] / 1000:.2f}, p95 "
+         f"{a['full_answer_p95_ms'] / 1000:.2f}", "—", TARGETS["full"], loads])
+    add([f"answers replaced by the extractive fallback {label}", "—", f"{a['fallbacks']} of {a['n']}", "—",
+         TARGETS["fallbacks"], loads])
+    l0 = load()
+    ui = tmp / "ui.json"
+    timed([PY, str(ROOT / "scripts" / "bench_ui.py"), "--n", str(n), "--store", str(store), "--report", str(ui)],
+          env)
+    u = json.loads(ui.read_text())
+    add([f"Enter → first verified sentence on screen, s (real Chromium, {u['n']} questions, warm)", "—",
+         f"p50 {u['first_verified_p50_s']:.2f} (answer done p50 {u['answer_done_p50_s']:.2f})", "—",
+         TARGETS["first_verified"], fmt_range([l0, load()])])
+    firsts = []
+    for _ in range(3):  # a fresh `ask` process: server start included
+        r = timed([PY, "-m", "assistant.cli", "ask", "what does AdvCLIP attack?", "--json", "--store", str(store)],
+                  env)
+        t = json.loads(r.out)
+        if t.get("first_token_ms") is not None:
+            firsts.append(r.wall - (t["total_ms"] - t["first_token_ms"]) / 1000)
+    if firsts:
+        add([f"`ask` with the embedded LLM, command start → first token, s (cold process, median of {len(firsts)})",
+             "—", f"{med(firsts):.1f}", "—", TARGETS["cold_first_token"], fmt_range([r.load])])
+    notes.append("answers: `scripts/bench_answer.py` (Assistant.stream, embedded LLM) and `scripts/bench_ui.py` "
+                 "(`paperchat serve` + Chromium, a fresh chat per question) on the demo corpus; the first "
+                 "verified sentence is the extractive draft shown before the model's first word.")
 
 
 def textbook_full(cache_dir: Path, env: dict) -> float:

@@ -1,6 +1,6 @@
 """Benchmark (prints numbers, asserts nothing): time to sources, first token and full answer with the embedded LLM.
 
-Usage: .venv/bin/python scripts/bench_answer.py [--store DIR] [--n 8] [--extractive]
+Usage: .venv/bin/python scripts/bench_answer.py [--store DIR] [--n 8] [--extractive] [--report FILE]
 Ingests the demo corpus into a temporary store when --store is not given.
 """
 
@@ -43,10 +43,11 @@ def main() -> None:
     parser.add_argument("--store", type=Path)
     parser.add_argument("--n", type=int, default=8, help="questions to time (from the dev set, answerable ones)")
     parser.add_argument("--extractive", action="store_true")
+    parser.add_argument("--report", type=Path, help="write the figures (ms) as JSON here")
     args = parser.parse_args()
     store = args.store or Path(tempfile.mkdtemp()) / "chroma"
     settings = load_settings(store=store, extractive=args.extractive)
-    if args.store is None:
+    if not store.exists():
         ingest_paths([ROOT / "data" / "demo" / "daily-papers.txt"], settings)
     questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     questions = [q for q in questions if q["kind"] != "unanswerable"][:: max(1, 35 // args.n)][: args.n]
@@ -58,22 +59,30 @@ def main() -> None:
     rows = []
     for q in questions:
         t0 = time.perf_counter()
-        sources_ms = first_ms = None
+        sources_ms = first_ms = draft_ms = None
         for event in a.stream(q["question"]):
             now = (time.perf_counter() - t0) * 1000
             if event.kind == "sources":
                 sources_ms = now
+            elif event.kind == "draft":
+                draft_ms = now
             elif event.kind == "delta" and first_ms is None:
                 first_ms = now
         total_ms = (time.perf_counter() - t0) * 1000
-        rows.append((q["kind"], sources_ms, first_ms, total_ms, event.answer.extractive))
+        rows.append((q["kind"], sources_ms, first_ms, total_ms, event.answer.extractive, draft_ms))
         print(f"{q['id']:6} {q['kind']:12} sources {sources_ms:7.0f} ms  first token "
               f"{(first_ms or 0):7.0f} ms  answer {total_ms:7.0f} ms{'  (extractive)' if event.answer.extractive else ''}",
               flush=True)
-    for name, i in (("sources", 1), ("first token", 2), ("full answer", 3)):
+    report = {"n": len(rows), "fallbacks": sum(1 for r in rows if r[4]) if not args.extractive else None,
+              "kinds": [r[0] for r in rows]}
+    for name, i in (("sources", 1), ("first sentence", 5), ("first token", 2), ("full answer", 3)):
         vals = [r[i] for r in rows if r[i] is not None]
         if vals:
-            print(f"{name:12} p50 {statistics.median(vals):7.0f} ms  p95 {_pct(vals, 0.95):7.0f} ms  (n={len(vals)})")
+            print(f"{name:14} p50 {statistics.median(vals):7.0f} ms  p95 {_pct(vals, 0.95):7.0f} ms  (n={len(vals)})")
+            key = name.replace(" ", "_")
+            report.update({f"{key}_ms": vals, f"{key}_p50_ms": statistics.median(vals),
+                           f"{key}_p95_ms": _pct(vals, 0.95)})
+    report["server_start_s"] = start_s
     print(f"LLM server start {start_s:.1f} s")
     print(f"peak RSS: app {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", end="")
     server = a.llm().local if not args.extractive else None
@@ -81,6 +90,8 @@ def main() -> None:
         print(f", LLM server {_peak_rss_mb(server.proc.pid):.0f} MB", end="")
     print()
     a.close()
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()
