@@ -305,8 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     add(["  `import chromadb` alone; bare `python -c pass`, s (wall; cpu)", "",
                  f"{w['chromadb']:.2f}; {c['chromadb']:.2f} — {w['python']:.2f}; {c['python']:.2f}", "", "", cl])
     notes.append(f"cold processes: median of {cold_runs}, run round-robin; wall and CPU (user+sys) seconds — on a "
-                 f"loaded machine CPU seconds are the steadier figure. `stats` spends "
-                 f"{c['chromadb'] / c['stats']:.0%} of its CPU importing chromadb.")
+                 f"loaded machine CPU seconds are the steadier figure.")
     for name in ("stats", "retrieve"):
         heavy = imported(cold[name][1:], env)
         notes.append(f"`{' '.join(cold[name][3:5]) if name == 'stats' else 'ask --retrieve-only'}` imports: "
