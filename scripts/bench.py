@@ -219,13 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     # -- unchanged re-ingest (in-process: the bookkeeping, not the interpreter's start) -------------------------
     psettings = load_settings(store=pstore)
     l0 = load()
-    t0, c0 = time.perf_counter(), time.process_time()
-    again = ingest_paths([subset], psettings)
-    re_s, re_cpu = time.perf_counter() - t0, time.process_time() - c0
+    calls = []
+    for _ in range(3):  # the first call in the process also imports chromadb and opens the store (~0.9 s here)
+        t0, c0 = time.perf_counter(), time.process_time()
+        again = ingest_paths([subset], psettings)
+        calls.append((time.perf_counter() - t0, time.process_time() - c0))
+    (re_s, re_cpu), (warm_s, _) = calls[0], min(calls[1:])
     r = timed(p_cmd[:4] + [str(subset)] + p_cmd[4:], env)
     add([f"unchanged re-ingest, papers/s ({again.unchanged:,} papers; in-process)", "—",
-                 f"{again.unchanged / re_s:,.0f} ({re_s:.2f} s, cpu {re_cpu:.2f} s = {again.unchanged / re_cpu:,.0f}/cpu-s; "
-                 f"CLI process {r.wall:.1f} s)",
+                 f"{again.unchanged / warm_s:,.0f} ({warm_s:.2f} s; the first call in the process "
+                 f"{again.unchanged / re_s:,.0f}/s: {re_s:.2f} s, cpu {re_cpu:.2f} s; CLI process {r.wall:.1f} s)",
                  "re-embeds all (no change detection)", TARGETS["reingest"], fmt_range([l0, r.load])])
 
     # -- retrieval in this process: same queries, interleaved; first pass scores nDCG on the subset -------------
