@@ -113,7 +113,7 @@ class Answerer:
                                 work.numbers, work.evidence)
         text, first_token_ms, done = "", None, _Verified(work, self.library)
         try:
-            for delta in phrase(self._llm(), system, user, work.u.kind, _titles(work)):
+            for delta in phrase(self._llm(), system, user, work.u.kind, {c.n: c.title for c in work.citable}):
                 if first_token_ms is None:
                     first_token_ms = _ms(work.t0)
                 text += delta
@@ -223,11 +223,6 @@ def _uncovered(sentences: list[Sentence], quotes: list[Sentence]) -> list[Senten
     selection found even when the model wrote about fewer (dev topic questions: it cited 7 of 11 gold papers)."""
     cited = {n for s in sentences if s.supported for n in s.citations}
     return [q for q in quotes if q.supported and q.citations and not set(q.citations) & cited]
-
-
-def _titles(work: _Work) -> dict[int, str]:
-    """The number and title of every source the prompt lists."""
-    return {work.numbers[p.id]: p.title for p in work.selection.chosen}
 
 
 def _ms(t0: float) -> float:

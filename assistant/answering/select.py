@@ -102,7 +102,8 @@ def _choose(library: Library, u: Understanding, ranked: list[tuple[float, Source
         chosen = [s for score, s in head if score >= TOPIC_RATIO * head[0][0]]
         # Also every head paper whose title or abstract holds all the topic's terms: on the train split topic
         # recall 0.767 -> 0.860 (precision 0.702 -> 0.649); on the test split 0.595 -> 0.738 (0.781 -> 0.795).
-        chosen += [s for s in holding if s.id not in {c.id for c in chosen}]
+        ratio_ids = {c.id for c in chosen}
+        chosen += [s for s in holding if s.id not in ratio_ids]
         return chosen[:kind.max_papers]
     if named and (u.kind == "summary" or u.scope):
         return [by_id.get(named[0]) or library.source(named[0])]

@@ -136,7 +136,6 @@ class SentenceFiles:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-
 def _write_shard(root: Path, papers: list[tuple[str, str, list[str], np.ndarray]], name: str) -> None:
     rows, blocks, start = [], [], 0
     for key, pid, sentences, vectors in papers:
