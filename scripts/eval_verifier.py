@@ -211,6 +211,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--perturbations", type=Path, default=PERTURBATIONS, help="perturbation set (report only)")
     args = parser.parse_args()
+    if args.model_dir:  # a candidate being measured: trust the file in that folder (the shipped pin is for use)
+        import assistant.verify as verify
+        from assistant.hashing import file_sha256
+
+        verify.MODEL_FILE = (verify.MODEL_FILE[0], file_sha256(args.model_dir / verify.MODEL_FILE[0]))
     verifier = Verifier(threads=args.threads, model_dir=args.model_dir)
     if args.calibrate:
         calibrate(verifier, scifact_items("heldout"), args.cache)
