@@ -33,3 +33,32 @@ def test_script_imports_resolve(script):
         if not hasattr(importlib.import_module(module), name) and importlib.util.find_spec(f"{module}.{name}") is None:
             missing.append(f"scripts/{script}:{line}: {module} has no {name}")
     assert not missing, "\n".join(missing)
+
+
+def test_snli_rows_map_labels_and_skip_pairs_without_gold(tmp_path):
+    """scripts/snli_data.py: SNLI's three labels become the verifier's, sentence1 is the premise; '-' is skipped."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import snli_data
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    lines = [json.dumps({"gold_label": g, "sentence1": f"p{i}", "sentence2": f"h{i}"})
+             for i, g in enumerate(["entailment", "contradiction", "neutral", "-"])]
+    assert snli_data.rows(lines) == [
+        {"claim": "h0", "premise": "p0", "label": "supported", "kind": "snli"},
+        {"claim": "h1", "premise": "p1", "label": "contradicted", "kind": "snli"},
+        {"claim": "h2", "premise": "p2", "label": "not_enough_info", "kind": "snli"},
+    ]
+    # The SciFact-phase mix keeps every SciFact pair and supported perturbation, doubles SciFact SUPPORT on request.
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"claim": "c", "premise": "p", "label": "supported", "kind": "scifact_rationale"},
+        {"claim": "c", "premise": "p", "label": "supported", "kind": "identity"},
+    ] + [{"claim": f"n{i}", "premise": "p", "label": "contradicted", "kind": "negation"} for i in range(40)]))
+    mixed = snli_data.mix(tmp_path, snli_data.rows(lines), 2, halve_negatives=True, support_twice=True)
+    kinds = [r["kind"] for r in mixed]
+    assert kinds.count("scifact_rationale") == kinds.count("scifact_rationale_again") == 1
+    assert kinds.count("identity") == 1 and kinds.count("snli") == 2
+    assert 10 <= kinds.count("negation") <= 30  # about half of the 40 perturbation negatives
