@@ -24,6 +24,7 @@ import numpy as np
 from assistant import offline
 
 offline.apply()  # the --baseline check embeds: no tokenizer or model download
+from assistant.text import evidence_sentences  # noqa: E402
 from assistant.verify import SUPPORTED, Verifier, missing_detail  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,12 +164,10 @@ def calibrate(verifier: Verifier, items, cache: Path | None = None) -> None:
 
 def perturbation_report(verifier: Verifier, path: Path = PERTURBATIONS) -> None:
     """Accuracy per kind on the perturbation set: original/paraphrase accepted, the rest not accepted."""
-    from assistant.text import evidence_sentences
-
     rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     # Against the whole abstract, as tests/test_perturbations.py and the answers judge (the set's README says so):
     # the source sentence alone flatters a strict model's flags and hides where it fails to find support.
-    papers = {p["id"]: p["abstract"] for p in map(json.loads, PAPERS.read_text().splitlines()) if p}
+    papers = {p["id"]: p["abstract"] for p in map(json.loads, PAPERS.read_text().splitlines())}
     verdicts = verifier.judge_many([(r["claim"], evidence_sentences(papers[r["paper_id"]])) for r in rows])
     by: dict[str, list[int]] = defaultdict(list)
     exact: dict[str, list[int]] = defaultdict(list)

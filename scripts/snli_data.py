@@ -26,6 +26,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from verifier_data import from_claim  # scripts/ is on sys.path when this file runs
+
 SDIST_SHA256 = "08df73c1f11549222ec4f471e43c7053658503572067c46bd04ef3326712b95f"
 MEMBERS = {"train.jsonl": "data/snli_1.0_train_subset.jsonl", "heldout.jsonl": "data/snli_1.0_test.jsonl"}
 LABELS = {"entailment": "supported", "contradiction": "contradicted", "neutral": "not_enough_info"}
@@ -51,7 +53,7 @@ def mix(scifact: Path, snli: list[dict], n: int, halve_negatives: bool, support_
     out = []
     for line in (scifact / "train.jsonl").read_text().splitlines():
         r = json.loads(line)
-        real = r["kind"].startswith(("scifact", "claim_"))
+        real = from_claim(r)
         if real or r["label"] == "supported" or not halve_negatives or rng.random() < 0.5:
             out.append(r)
         if real and support_twice and r["label"] == "supported":

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from verifier_data import from_claim  # scripts/ is on sys.path when this file runs
 
 LABELS = ("supported", "contradicted", "not_enough_info")
 MAX_TOKENS = 128  # a claim (~25 tokens) and an abstract sentence (~40) fit; a long window is cut
@@ -116,10 +117,10 @@ def batches(rows: list[dict], size: int, rng: random.Random) -> list[list[dict]]
 
 def sample(rows: list[dict], n: int, real_nei: int, rng: random.Random) -> list[dict]:
     """n rows: every SciFact supported/contradicted pair, real_nei of its NEI pairs, perturbations for the rest."""
-    real = [r for r in rows if r["kind"].startswith(("scifact", "claim_"))]
+    real = [r for r in rows if from_claim(r)]
     nei = [r for r in real if r["label"] == "not_enough_info"]
     real = [r for r in real if r["label"] != "not_enough_info"]
-    synth = [r for r in rows if not r["kind"].startswith(("scifact", "claim_"))]
+    synth = [r for r in rows if not from_claim(r)]
     rng.shuffle(nei)
     rng.shuffle(synth)
     real += nei[:real_nei]

@@ -24,6 +24,11 @@ S, C, N = "supported", "contradicted", "not_enough_info"
 HOLDOUT_MOD = 5  # 1 in 5 train claims (and perturbed abstracts) held out for calibration
 
 
+def from_claim(row: dict) -> bool:
+    """A pair built from a labelled SciFact claim (kinds scifact_* / claim_*), not a perturbation of an abstract."""
+    return row["kind"].startswith(("scifact", "claim_"))
+
+
 def heldout_claim(claim_id: int) -> bool:
     """Train claims kept out of training, used to calibrate thresholds."""
     return claim_id % HOLDOUT_MOD == 0

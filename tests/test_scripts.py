@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,9 +39,6 @@ def test_script_imports_resolve(script):
 
 def test_snli_rows_map_labels_and_skip_pairs_without_gold(tmp_path):
     """scripts/snli_data.py: SNLI's three labels become the verifier's, sentence1 is the premise; '-' is skipped."""
-    import json
-    import sys
-
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import snli_data
