@@ -30,3 +30,19 @@ def test_int8_vectors_match_the_packaged_float_model(embedder):
     # Same ranking of texts for a question as the float model.
     q = embedder.embed(["universal adversarial patch for CLIP"])[0]
     assert np.argmax(ours @ q) == np.argmax(reference @ q) == 0
+
+
+def test_dropping_the_nan_guards_changes_no_vector(embedder, tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from assistant.embed import DISABLED_FUSIONS, derive_int8
+
+    ops = {node.op_type for node in onnx.load(str(embedder._model_path)).graph.node}
+    assert "IsNaN" not in ops and "Softmax" in ops
+    kept = derive_int8(locate_package_file(*MODEL_FILE), tmp_path, drop_nan_guards=False)
+    assert "IsNaN" in {node.op_type for node in onnx.load(str(kept)).graph.node}
+    with_guards = ort.InferenceSession(str(kept), providers=["CPUExecutionProvider"],
+                                       disabled_optimizers=DISABLED_FUSIONS)
+    reference = np.vstack([embedder._embed_batch([t], with_guards) for t in TEXTS])
+    np.testing.assert_allclose(embedder.embed(TEXTS), reference, atol=1e-6)

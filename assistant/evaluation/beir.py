@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from assistant.corpus import ingest_paths, open_corpus
+from assistant.embed import BUILD as EMBEDDER_BUILD
 from assistant.embed import MODEL_NAME
 from assistant.errors import PaperchatError, ParseError
 from assistant.hashing import file_sha256
@@ -76,13 +77,14 @@ def beir_store(corpus: Path, settings: Settings, quiet: bool = True) -> tuple[Se
     marker = root / "ingested.json"
     # Always a local directory: the cache must not write a benchmark corpus into a shared Chroma server.
     store_settings = replace(settings, store=root / "chroma", chroma_host="", collection="papers")
-    built = {"sha256": digest, "chunker": CHUNKER_VERSION, "embedder": MODEL_NAME}
+    built = {"sha256": digest, "chunker": CHUNKER_VERSION, "embedder": MODEL_NAME, "embedder_build": EMBEDDER_BUILD}
     if marker.is_file():
         info = json.loads(marker.read_text(encoding="utf-8"))
         if all(info.get(key) == value for key, value in built.items()):
             return store_settings, info["ids"]
-        if info.get("embedder", MODEL_NAME) != MODEL_NAME:
-            # Vectors of another embedder cannot be updated in place; the cache is ours to rebuild.
+        if info.get("embedder_build") != EMBEDDER_BUILD:
+            # Vectors of another embedder (or an earlier build of it) are not rewritten by an incremental ingest;
+            # the cache is ours to rebuild.
             shutil.rmtree(store_settings.store, ignore_errors=True)
     # An interrupted run or a new chunker version is caught up incrementally: ingest rewrites only changed papers.
     resumed = store_settings.store.exists()
