@@ -38,6 +38,7 @@ lint: setup
 	$(PY) scripts/check_sizes.py --module-lines 350 --function-lines 60 assistant ingest ui
 
 bench: setup
+	scripts/ensure_chromium.sh  # the browser row (scripts/bench_ui.py)
 	$(PY) scripts/bench.py $(BENCH_FLAGS)
 
 eval: setup

@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, help="cold processes per command (default 5)")
     parser.add_argument("--no-beir", action="store_true", help="skip `paperchat eval --beir` on all of SciFact")
     parser.add_argument("--no-llm", action="store_true", help="skip the answer rows (embedded LLM, browser)")
-    parser.add_argument("--questions", type=int, default=8, help="dev questions timed per answer figure")
+    parser.add_argument("--questions", type=int, default=10,
+                        help="dev questions timed per answer figure (10: the fallback target is 'at most 1 in 10')")
     parser.add_argument("--textbook-full", action="store_true",
                         help="also the textbook retriever's nDCG@10 on all of SciFact (first run builds its index)")
     args = parser.parse_args(argv)

