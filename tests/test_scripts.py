@@ -61,3 +61,6 @@ def test_snli_rows_map_labels_and_skip_pairs_without_gold(tmp_path):
     assert kinds.count("scifact_rationale") == kinds.count("scifact_rationale_again") == 1
     assert kinds.count("identity") == 1 and kinds.count("snli") == 2
     assert 10 <= kinds.count("negation") <= 30  # about half of the 40 perturbation negatives
+    # The first phase with rewordings: SNLI plus the supported rewordings only, never a perturbation negative.
+    first = snli_data.with_rewordings(snli_data.rows(lines), tmp_path)
+    assert sorted(r["kind"] for r in first) == ["identity", "snli", "snli", "snli"]
