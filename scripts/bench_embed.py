@@ -33,9 +33,9 @@ from assistant.embed import (  # noqa: E402
     DISABLED_FUSIONS,
     MODEL_FILE,
     MiniLMEmbedding,
-    _options,
     derive_int8,
     locate_package_file,
+    new_session,
     quantized_model,
 )
 from assistant.settings import load_settings  # noqa: E402
@@ -50,10 +50,7 @@ def _variant(base: MiniLMEmbedding, model: Path, batch: int, threads: int, disab
     """A MiniLMEmbedding (same tokenizer and pooling) running `model` in the given layout."""
     emb = object.__new__(MiniLMEmbedding)
     emb.__dict__.update(base.__dict__)
-    emb._single = ort.InferenceSession(str(model), _options(threads), providers=["CPUExecutionProvider"],
-                                       disabled_optimizers=disabled)
-    emb._bulk = ort.InferenceSession(str(model), _options(1), providers=["CPUExecutionProvider"],
-                                     disabled_optimizers=disabled)
+    emb._single, emb._bulk = new_session(model, threads, disabled), new_session(model, 1, disabled)
     emb._threads = 2 if batch == 1 else 1  # batch 1: two threads each driving a 1-thread session
     emb.batch_size = batch
     return emb
@@ -75,8 +72,8 @@ def main() -> None:
     settings = load_settings()
     base = MiniLMEmbedding(threads=2, cache_dir=settings.cache_dir)
     models = {"int8": (quantized_model(settings.cache_dir), DISABLED_FUSIONS)}
-    tmp = tempfile.TemporaryDirectory()
-    if args.v1:
+    tmp = tempfile.TemporaryDirectory() if args.v1 else None  # version 1, derived for this run only
+    if tmp is not None:
         models["int8-v1"] = (derive_int8(locate_package_file(*MODEL_FILE), Path(tmp.name), drop_nan_guards=False), [])
     if not args.no_fp32:
         models["fp32"] = (locate_package_file(*MODEL_FILE), [])

@@ -46,6 +46,10 @@ def rows(lines) -> list[dict]:
     return out
 
 
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
 def mix(scifact: Path, snli: list[dict], n: int, halve_negatives: bool, support_twice: bool, seed: int = 23
         ) -> list[dict]:
     """SciFact-phase training rows: verifier_data.py's train pairs plus n SNLI pairs, optionally reweighted."""
@@ -53,8 +57,7 @@ def mix(scifact: Path, snli: list[dict], n: int, halve_negatives: bool, support_
     snli = snli[:]
     rng.shuffle(snli)
     out = []
-    for line in (scifact / "train.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in _jsonl(scifact / "train.jsonl"):
         real = from_claim(r)
         if real or r["label"] == "supported" or not halve_negatives or rng.random() < 0.5:
             out.append(r)
@@ -73,8 +76,7 @@ def with_rewordings(snli: list[dict], scifact: Path, seed: int = 29) -> list[dic
 
     SNLI alone teaches a strictness our answers cannot meet: "AdvCLIP shows ..." against "We show ..." or a loose
     rewording becomes neutral. The rewordings say, in the same phase, that those are entailed."""
-    rows = [json.loads(x) for x in (scifact / "train.jsonl").read_text().splitlines()]
-    out = snli + [r for r in rows if r["kind"] in REWORDINGS]
+    out = snli + [r for r in _jsonl(scifact / "train.jsonl") if r["kind"] in REWORDINGS]
     random.Random(seed).shuffle(out)
     return out
 
@@ -103,7 +105,7 @@ def main() -> None:
     if args.mix_with:
         read = {"train.jsonl": mix(args.mix_with, read["train.jsonl"], args.snli_rows, args.halve_negatives,
                                    args.support_twice),
-                "heldout.jsonl": [json.loads(x) for x in (args.mix_with / "heldout.jsonl").read_text().splitlines()]}
+                "heldout.jsonl": _jsonl(args.mix_with / "heldout.jsonl")}
     for name, got in read.items():
         (args.out / name).write_text("".join(json.dumps(r) + "\n" for r in got))
         print(f"{name}: {len(got)} pairs")
